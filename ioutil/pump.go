@@ -1,0 +1,275 @@
+package ioutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// aLongTimeAgo, used as a deadline, unblocks pending I/O at once (as package
+// net does internally).
+var aLongTimeAgo = time.Unix(1, 0)
+
+// ErrIdle reports that nothing moved in either direction for the idle timeout.
+var ErrIdle = errors.New("idle timeout")
+
+// ErrStdoutClosed reports that the local reader of received data went away
+// (EPIPE on stdout, as in `sockcat host port | head -c 10`). Callers treat it
+// as a quiet, normal end.
+var ErrStdoutClosed = errors.New("output closed by reader")
+
+// PumpOptions tunes [Pump]. The zero value half-closes at local EOF and waits
+// for the peer forever.
+type PumpOptions struct {
+	// NoShutdown keeps the write half open at local EOF instead of sending FIN.
+	NoShutdown bool
+	// SendOnly stops after the local input is sent; received data is ignored.
+	SendOnly bool
+	// RecvOnly never reads the local input.
+	RecvOnly bool
+	// QuitAfter, when >= 0, ends the pump that long after local EOF even if
+	// the peer has not closed. A negative value waits for the peer.
+	QuitAfter time.Duration
+	// StopOnPeerEOF ends the pump when the peer closes even though local input
+	// may remain; used when stdin is a terminal.
+	StopOnPeerEOF bool
+	// IdleTimeout, when > 0, ends the pump with [ErrIdle] once nothing has
+	// moved either way for that long. It wraps both directions, so the
+	// zero-copy paths are lost while it is set.
+	IdleTimeout time.Duration
+}
+
+// Stats counts what a pump moved.
+type Stats struct {
+	Sent     int64 // bytes handed to the kernel for the peer
+	Received int64 // bytes read from the peer and written out
+	// SendDone reports that local input was read to EOF and all of it sent.
+	SendDone bool
+}
+
+// SendError reports input that could not be sent: the peer reset or closed
+// while local input remained.
+type SendError struct {
+	Sent int64 // bytes handed to the kernel before the failure
+	Err  error
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("%v after %d bytes sent; input remains unsent", e.Err, e.Sent)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Pump copies local to conn and conn to out, both at once. At local EOF it
+// half-closes conn (unless NoShutdown) and keeps reading until the peer
+// closes. It returns once the peer has closed and all of local was sent, or
+// when ctx ends, the quit-after time passes, or an error occurs.
+//
+// local and out reach [io.Copy] unwrapped (unless IdleTimeout is set), so an
+// *os.File and a *net.TCPConn keep Linux's splice and sendfile paths.
+//
+// A goroutine blocked reading local (a terminal, or a pipe with no writer
+// activity) cannot be interrupted; when Pump returns early it is left behind
+// and ends with the process.
+func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, opt PumpOptions) (Stats, error) {
+	var idle *activity
+	if opt.IdleTimeout > 0 {
+		idle = &activity{}
+		idle.touch()
+		local = idle.reader(local)
+		out = idle.writer(out)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	defer stop()
+
+	upc := make(chan copyResult, 1)
+	downc := make(chan copyResult, 1)
+	if opt.RecvOnly {
+		upc <- copyResult{}
+		close(upc)
+		upc = nil // never sends: the receive side decides the end
+	} else {
+		go upload(upc, conn, local, !opt.NoShutdown && !opt.SendOnly)
+	}
+	go download(downc, conn, out, opt.SendOnly)
+
+	var st Stats
+	var quit, idleC <-chan time.Time
+	var idleT *time.Ticker
+	if idle != nil {
+		idleT = time.NewTicker(idleCheck(opt.IdleTimeout))
+		defer idleT.Stop()
+		idleC = idleT.C
+	}
+	upDone, downDone := opt.RecvOnly, false
+	var downErr error
+	finish := func(err error) (Stats, error) {
+		conn.SetDeadline(aLongTimeAgo)
+		if !downDone {
+			d := <-downc // unblocked by the deadline
+			st.Received = d.n
+		}
+		return st, err
+	}
+	for {
+		select {
+		case up := <-upc:
+			upDone = true
+			upc = nil
+			st.Sent = up.n
+			if up.err != nil {
+				if ctx.Err() != nil {
+					return finish(ctx.Err())
+				}
+				return finish(&SendError{Sent: up.n, Err: up.err})
+			}
+			st.SendDone = true
+			if opt.SendOnly {
+				if !opt.NoShutdown {
+					closeWrite(conn)
+				}
+				return finish(nil)
+			}
+			if downDone {
+				return st, downErr
+			}
+			if opt.QuitAfter >= 0 {
+				quit = time.After(opt.QuitAfter)
+			}
+		case d := <-downc:
+			downDone = true
+			st.Received = d.n
+			if d.err != nil {
+				if ctx.Err() != nil {
+					return finish(ctx.Err())
+				}
+				if d.outErr {
+					return finish(ErrStdoutClosed)
+				}
+				// A receive error (reset). If the upload already failed, its
+				// error is more useful; otherwise report this one.
+				select {
+				case up := <-upc:
+					st.Sent = up.n
+					if up.err != nil {
+						return finish(&SendError{Sent: up.n, Err: up.err})
+					}
+				default:
+				}
+				return finish(d.err)
+			}
+			if upDone {
+				return st, nil
+			}
+			if opt.StopOnPeerEOF {
+				return finish(nil)
+			}
+			// The peer closed its side: keep sending the rest of local.
+		case <-quit:
+			return finish(nil)
+		case <-idleC:
+			if idle.since() >= opt.IdleTimeout {
+				return finish(ErrIdle)
+			}
+		case <-ctx.Done():
+			return finish(ctx.Err())
+		}
+	}
+}
+
+type copyResult struct {
+	n      int64
+	err    error
+	outErr bool // the error came from writing out, not from reading conn
+}
+
+// upload copies local to conn and then half-closes conn. It is a named
+// function so it is recognisable in goroutine dumps.
+func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool) {
+	n, err := io.Copy(conn, local)
+	if err == nil && shutdown {
+		err = closeWrite(conn)
+	}
+	res <- copyResult{n: n, err: err}
+}
+
+// download copies conn to out. With discard, received bytes are dropped.
+// EPIPE can only come from out (a socket read never reports it), which is how
+// a closed stdout is told from a reset peer without wrapping out and losing
+// splice.
+func download(res chan<- copyResult, conn net.Conn, out io.Writer, discard bool) {
+	if discard {
+		out = io.Discard
+	}
+	n, err := io.Copy(out, conn)
+	res <- copyResult{n: n, err: err, outErr: err != nil && isEPIPE(err)}
+}
+
+// closeWriter is implemented by *net.TCPConn, *net.UnixConn and *tls.Conn.
+type closeWriter interface{ CloseWrite() error }
+
+// closeWrite half-closes conn when it supports it; a no-op otherwise (UDP).
+func closeWrite(conn net.Conn) error {
+	if cw, ok := conn.(closeWriter); ok {
+		if err := cw.CloseWrite(); err != nil && !errors.Is(err, syscall.ENOTCONN) {
+			return err
+		}
+	}
+	return nil
+}
+
+// CloseWrite half-closes conn when it supports it and ignores "not
+// connected" (the peer already went away); a no-op for UDP.
+func CloseWrite(conn net.Conn) error { return closeWrite(conn) }
+
+func isEPIPE(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)
+}
+
+// activity records the time of the last byte moved either way.
+type activity struct{ last atomic.Int64 }
+
+func (a *activity) touch()                       { a.last.Store(time.Now().UnixNano()) }
+func (a *activity) since() time.Duration         { return time.Since(time.Unix(0, a.last.Load())) }
+func (a *activity) reader(r io.Reader) io.Reader { return &activeReader{r, a} }
+func (a *activity) writer(w io.Writer) io.Writer { return &activeWriter{w, a} }
+
+type activeReader struct {
+	r io.Reader
+	a *activity
+}
+
+func (r *activeReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.a.touch()
+	}
+	return n, err
+}
+
+type activeWriter struct {
+	w io.Writer
+	a *activity
+}
+
+func (w *activeWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if n > 0 {
+		w.a.touch()
+	}
+	return n, err
+}
+
+// idleCheck is how often the idle timer looks at the last activity.
+func idleCheck(d time.Duration) time.Duration {
+	if c := d / 10; c > 10*time.Millisecond {
+		return c
+	}
+	return 10 * time.Millisecond
+}

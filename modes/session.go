@@ -1,0 +1,86 @@
+package modes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/sockcat/sockcat/ioutil"
+)
+
+// pumpOptions maps the stream flags onto the pump.
+func pumpOptions(cfg *Config) ioutil.PumpOptions {
+	return ioutil.PumpOptions{
+		NoShutdown:    cfg.Stream.NoShutdown,
+		SendOnly:      cfg.Stream.SendOnly,
+		RecvOnly:      cfg.Stream.RecvOnly,
+		QuitAfter:     cfg.Stream.QuitAfter,
+		StopOnPeerEOF: cfg.StdinTTY,
+		IdleTimeout:   cfg.Stream.IdleTimeout,
+	}
+}
+
+// serveConn runs one connected stream: the program of -e/-c, or the pump
+// between stdio (through the views) and conn. It owns conn and closes it.
+func serveConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) error {
+	defer conn.Close()
+	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" {
+		return execConn(ctx, cfg, conn, stdio)
+	}
+	v, err := openViews(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	st, err := ioutil.Pump(ctx, conn, v.In, v.Out, pumpOptions(cfg))
+	err = streamError(conn, err)
+	if cerr := v.Close(); err == nil {
+		err = cerr
+	}
+	report(cfg, stdio, v, conn, st, time.Since(start), err)
+	return err
+}
+
+// streamError turns a pump error into the user's one line: quiet ends (stdout
+// closed by its reader) become nil, the rest name the peer.
+func streamError(conn net.Conn, err error) error {
+	switch {
+	case err == nil, errors.Is(err, ioutil.ErrStdoutClosed):
+		return nil
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, ioutil.ErrIdle):
+		return fmt.Errorf("%s: %w", peerName(conn), err)
+	}
+	var se *ioutil.SendError
+	if errors.As(err, &se) {
+		return describe("send to", peerName(conn), err)
+	}
+	return describe("receive from", peerName(conn), err)
+}
+
+// peerName is the remote address as the user should read it.
+func peerName(c net.Conn) string {
+	if c == nil || c.RemoteAddr() == nil {
+		return "peer"
+	}
+	return addrString(c.RemoteAddr())
+}
+
+// addrString prints a socket address with netip's form (IPv4 unmapped).
+func addrString(a net.Addr) string {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return unmapAP(a.AddrPort()).String()
+	case *net.UDPAddr:
+		return unmapAP(a.AddrPort()).String()
+	case *net.UnixAddr:
+		if a.Name == "" || a.Name == "@" {
+			return "unix socket"
+		}
+		return a.Name
+	}
+	return a.String()
+}

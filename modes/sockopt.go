@@ -1,0 +1,69 @@
+package modes
+
+import (
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// control returns the socket-option hook shared by dialers and listeners:
+// --sndbuf, --rcvbuf, --ttl and -b are applied before bind/connect, so they
+// cover the SYN and the first datagram too.
+func control(cfg *Config) func(network, address string, c syscall.RawConn) error {
+	n := cfg.Net
+	return func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			set := func(level, opt, v int) {
+				if serr == nil {
+					serr = unix.SetsockoptInt(int(fd), level, opt, v)
+				}
+			}
+			if n.SndBuf > 0 {
+				set(unix.SOL_SOCKET, unix.SO_SNDBUF, n.SndBuf)
+			}
+			if n.RcvBuf > 0 {
+				set(unix.SOL_SOCKET, unix.SO_RCVBUF, n.RcvBuf)
+			}
+			if n.Broadcast {
+				set(unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
+			}
+			if n.TTL > 0 {
+				if isIPv6Network(network, address) {
+					set(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, n.TTL)
+					set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, n.TTL)
+				} else {
+					set(unix.IPPROTO_IP, unix.IP_TTL, n.TTL)
+					set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, n.TTL)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}
+}
+
+func isIPv6Network(network, address string) bool {
+	switch network {
+	case "tcp6", "udp6":
+		return true
+	case "tcp4", "udp4":
+		return false
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.To4() == nil
+}
+
+// tuneTCP applies the options that act on a connected TCP socket.
+func tuneTCP(cfg *Config, c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(cfg.Net.NoDelay)
+	}
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs sockcat's whole test suite: installs the real peers the end-to-end
+# tests talk to, checks formatting, vet, module tidiness and staticcheck, runs
+# every test with the race detector, and checks that the tests left the tree
+# clean. Usage: ./scripts/test.sh [go test flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export SOCKCAT_NO_EXTERNAL=1 # resolve never reaches the internet from tests
+
+# 1. Peers. Debian package for each command the tests use.
+declare -A pkg=(
+  [nc]=netcat-openbsd [socat]=socat [ncat]=ncat [turnserver]=coturn
+  [openssl]=openssl [curl]=curl [python3]=python3 [tmux]=tmux
+  [tinyproxy]=tinyproxy [danted]=dante-server [iptables]=iptables [ip]=iproute2
+  [strace]=strace
+)
+missing=()
+for cmd in "${!pkg[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkg[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing missing peers: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test.sh: missing peers (not root, not installing): ${missing[*]}; tests that need them will print a skip reason"
+  fi
+fi
+
+# 2. Static checks.
+echo "test.sh: gofmt"
+unformatted=$(gofmt -l . | grep -v '^testdata/' || true)
+if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
+echo "test.sh: go vet"
+go vet ./...
+echo "test.sh: go mod tidy -diff"
+go mod tidy -diff
+echo "test.sh: staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# 3. Tests, with the race detector.
+echo "test.sh: go test -race"
+go test -race -count=1 -timeout 12m "$@" ./...
+
+# 4. Tests write only to their own temporary directories.
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
+  echo "test.sh: the tests changed the tree:"; git status --porcelain; exit 1
+fi
+echo "test.sh: all checks passed"
