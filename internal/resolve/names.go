@@ -354,13 +354,13 @@ func lookupName(ctx context.Context, arg string, r nameResolver, hosts map[strin
 		if err != nil {
 			var de *net.DNSError
 			switch {
-			case errors.Is(err, errNXDomain), errors.As(err, &de) && de.IsNotFound:
-				notFound++
-			case res.FromHosts && errors.As(err, &de):
-				// The hosts file has the name but not this family, and Go does
-				// not fall through to DNS (golang/go#20327).
+			case res.FromHosts && len(clean) == 0:
+				// The hosts file has the name but not this family; Go does not
+				// fall through to DNS for it (golang/go#20327).
 				res.Notes = append(res.Notes, fmt.Sprintf("no %s in hosts file", map[bool]string{false: "A", true: "AAAA"}[v6]))
 				continue
+			case errors.Is(err, errNXDomain), errors.As(err, &de) && de.IsNotFound:
+				notFound++
 			}
 			errs = append(errs, err)
 		}

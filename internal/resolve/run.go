@@ -20,7 +20,7 @@ type Report struct {
 	Time     time.Time
 	Hostname string
 
-	ShowLocal, ShowPublic, ShowNames bool // sections asked for
+	ShowLocal, ShowPublic, ShowNames bool   // sections asked for
 	Families                         []bool // false = IPv4, true = IPv6, in display order
 	Verbose, AllInterfaces           bool
 	Short                            bool

@@ -118,6 +118,10 @@ func describe(ctx context.Context, err error) string {
 		}
 		return cause.Error()
 	}
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return "lookup " + de.Name + ": " + de.Err
+	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {
 		return oe.Op + ": " + oe.Err.Error()
