@@ -43,13 +43,13 @@ type STUNMode int
 
 // STUN server behaviours.
 const (
-	STUNNormal      STUNMode = iota // XOR-MAPPED-ADDRESS
-	STUNSilent                      // never answers
-	STUNWrongTxID                   // answers with another transaction ID
-	STUNMappedOnly                  // only MAPPED-ADDRESS, as RFC 3489 servers
-	STUNOldXOR                      // XOR-MAPPED-ADDRESS under the old 0x8020 type
-	STUNGarbage                     // answers with bytes that are not STUN
-	STUNDropFirst                   // ignores the first request of each transaction (tests retransmits)
+	STUNNormal     STUNMode = iota // XOR-MAPPED-ADDRESS
+	STUNSilent                     // never answers
+	STUNWrongTxID                  // answers with another transaction ID
+	STUNMappedOnly                 // only MAPPED-ADDRESS, as RFC 3489 servers
+	STUNOldXOR                     // XOR-MAPPED-ADDRESS under the old 0x8020 type
+	STUNGarbage                    // answers with bytes that are not STUN
+	STUNDropFirst                  // ignores the first request of each transaction (tests retransmits)
 )
 
 // STUNServer is a running fake STUN server.
