@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -383,10 +384,44 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 	if err := positionals(c, cfg); err != nil {
 		return nil, err
 	}
+	if err := checkHost(cfg); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// checkHost rejects, before any socket exists, what -4, -6 and -n make
+// impossible: an address literal of the other family, or a name with -n.
+func checkHost(cfg *modes.Config) error {
+	if cfg.Unix {
+		return nil
+	}
+	for _, h := range []struct{ what, v string }{{"host", cfg.Host}, {"source address", cfg.Net.Source}} {
+		if h.v == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(h.v)
+		if err != nil {
+			if cfg.Net.Numeric || h.what == "source address" {
+				if h.what == "source address" {
+					return fmt.Errorf("source address %q is not an IP address (-s takes a numeric address)", h.v)
+				}
+				return fmt.Errorf("%s %q is not a numeric IP address (-n given; no DNS lookups)", h.what, h.v)
+			}
+			continue
+		}
+		a = a.Unmap()
+		if cfg.Net.Family == modes.Family4 && !a.Is4() {
+			return fmt.Errorf("%s %s is not an IPv4 address (-4 given)", h.what, h.v)
+		}
+		if cfg.Net.Family == modes.Family6 && !a.Is6() {
+			return fmt.Errorf("%s %s is not an IPv6 address (-6 given)", h.what, h.v)
+		}
+	}
+	return nil
 }
 
 // firstLine keeps the error output to one line: the first problem found.
@@ -564,12 +599,12 @@ func splitArgs(defs []cli.Flag, args []string, cmds map[string]*cli.Command) (fl
 				continue
 			}
 			// A bundle of short flags: -lvnp 4444, -p4444, -lu9090 is not split.
-			for j := 0; j < len(name); j++ {
-				f := string(name[j])
+			for j, r := range name {
+				f := string(r)
 				flags = append(flags, "-"+f)
 				if takesValue[f] {
-					if j+1 < len(name) {
-						flags = append(flags, name[j+1:])
+					if rest := name[j+len(f):]; rest != "" {
+						flags = append(flags, rest)
 					} else if i+1 < len(args) {
 						i++
 						flags = append(flags, args[i])

@@ -21,6 +21,9 @@ func NewCRLFReader(r io.Reader) *CRLFReader { return &CRLFReader{r: r} }
 
 // Read implements [io.Reader].
 func (c *CRLFReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if len(c.buf) == 0 {
 		if cap(c.in) < len(p) {
 			c.in = make([]byte, len(p))
@@ -86,6 +89,9 @@ func NewLineDelayReader(ctx context.Context, r io.Reader, d time.Duration, bufSi
 
 // Read implements [io.Reader]: each call returns at most one line.
 func (l *LineDelayReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for {
 		if i := bytes.IndexByte(l.buf[l.start:l.end], '\n'); i >= 0 || l.end-l.start == len(l.buf) || (l.err != nil && l.end > l.start) {
 			n := l.end - l.start

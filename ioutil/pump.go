@@ -16,6 +16,10 @@ import (
 // net does internally).
 var aLongTimeAgo = time.Unix(1, 0)
 
+// uploadGrace is how long Pump waits, after the receive side failed, for the
+// send side to report its own failure on the same broken socket.
+const uploadGrace = 250 * time.Millisecond
+
 // ErrIdle reports that nothing moved in either direction for the idle timeout.
 var ErrIdle = errors.New("idle timeout")
 
@@ -152,15 +156,20 @@ func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, op
 				if d.outErr {
 					return finish(ErrStdoutClosed)
 				}
-				// A receive error (reset). If the upload already failed, its
-				// error is more useful; otherwise report this one.
-				select {
-				case up := <-upc:
-					st.Sent = up.n
-					if up.err != nil {
-						return finish(&SendError{Sent: up.n, Err: up.err})
+				// A receive error (reset). An upload still running fails
+				// at once on the same socket; its error says how much input
+				// was sent, which is what the user needs to know.
+				if !upDone {
+					t := time.NewTimer(uploadGrace)
+					select {
+					case up := <-upc:
+						t.Stop()
+						st.Sent = up.n
+						if up.err != nil {
+							return finish(&SendError{Sent: up.n, Err: up.err})
+						}
+					case <-t.C: // blocked reading local input
 					}
-				default:
 				}
 				return finish(d.err)
 			}

@@ -74,3 +74,4 @@ func FormatSize(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %s", f, units[i])
 }
+

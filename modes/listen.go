@@ -19,18 +19,18 @@ func Listen(ctx context.Context, cfg *Config, stdio Stdio) error {
 		return err
 	}
 	defer ln.Close()
+	if cfg.TLS.Enabled { // before announce: the fingerprint line precedes --addr-file
+		ln, err = tlsListener(cfg, stdio, ln)
+		if err != nil {
+			return err
+		}
+	}
 	if err := announce(cfg, stdio, ln.Addr()); err != nil {
 		return err
 	}
 	filter, err := newFilter(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	if cfg.TLS.Enabled {
-		ln, err = tlsListener(cfg, stdio, ln)
-		if err != nil {
-			return err
-		}
 	}
 	if cfg.Serve.KeepOpen {
 		return serveKeepOpen(ctx, cfg, ln, filter, stdio)

@@ -187,6 +187,8 @@ func (c *Config) Validate() error {
 		{c.Proxy != "" && (c.Listen || c.UDP || c.Unix || c.Scan), "-X/--proxy works only for a TCP connect"},
 		{len(c.Net.Join) > 0 && !(c.UDP && c.Listen), "--join needs -l -u"},
 		{c.Net.Family != FamilyAny && c.Unix, "-4/-6 cannot be combined with -U"},
+		{c.Unix && (len(s.Allow) > 0 || len(s.Deny) > 0 || s.AllowFile != "" || s.DenyFile != ""), "--allow/--deny filter IP clients; they cannot be combined with -U"},
+		{c.UDP && (s.Exec != "" || s.ShExec != ""), "--exec/--sh-exec work over TCP or Unix streams, not -u"},
 		{c.TLS.VerifyClient && !c.Listen, "--tls-verify-client needs -l"},
 		{c.TLS.VerifyClient && c.TLS.CAFile == "", "--tls-verify-client needs --tls-ca"},
 		{(c.TLS.CertFile == "") != (c.TLS.KeyFile == ""), "--tls-cert and --tls-key go together"},
@@ -208,6 +210,12 @@ func (c *Config) Validate() error {
 		if err := checkProxy(c.Proxy); err != nil {
 			return err
 		}
+	}
+	if err := checkJoin(c.Net.Join); err != nil {
+		return err
+	}
+	if err := checkExec(c.Serve); err != nil {
+		return err
 	}
 	return checkFilter(c.Serve)
 }

@@ -26,6 +26,9 @@ func pumpOptions(cfg *Config) ioutil.PumpOptions {
 // between stdio (through the views) and conn. It owns conn and closes it.
 func serveConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) error {
 	defer conn.Close()
+	if err := tlsHandshake(ctx, conn); err != nil { // --tls listener: handshake here, per connection
+		return err
+	}
 	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" {
 		return execConn(ctx, cfg, conn, stdio)
 	}

@@ -227,7 +227,7 @@ func sendDatagrams(ctx context.Context, cfg *Config, c net.Conn, in io.Reader, b
 		}).WriteTo(p, dst)
 		return err
 	}
-	lines := cfg.StdinTTY || cfg.Stream.Lines
+	lines := (cfg.StdinTTY || cfg.Stream.Lines) && !framedByViews(in) // views cut lines before encoding
 	var err error
 	if lines {
 		br := bufio.NewReaderSize(in, bufSize)

@@ -1,0 +1,356 @@
+package ioutil
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln, err = net.Listen("tcp", "[::1]:0")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			acc <- nil
+			return
+		}
+		acc <- c
+	}()
+	c, err := net.Dial(ln.Addr().Network(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-acc
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+func randBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func noQuit() PumpOptions { return PumpOptions{QuitAfter: -1} }
+
+type pumpResult struct {
+	st  Stats
+	err error
+}
+
+func goPump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, opt PumpOptions) <-chan pumpResult {
+	ch := make(chan pumpResult, 1)
+	go func() {
+		st, err := Pump(ctx, conn, local, out, opt)
+		ch <- pumpResult{st, err}
+	}()
+	return ch
+}
+
+func waitPump(t *testing.T, ch <-chan pumpResult) pumpResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("pump did not return within 20s")
+		return pumpResult{}
+	}
+}
+
+// TestPumpHalfClose: local EOF sends FIN; the peer answers after reading
+// everything, and the answer still arrives whole.
+func TestPumpHalfClose(t *testing.T) {
+	c, s := tcpPair(t)
+	up := randBytes(3<<20+17, 1)
+	down := randBytes(2<<20+5, 2)
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(s) // until the pump's FIN
+		s.Write(down)
+		s.Close()
+		got <- b
+	}()
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(up), &out, noQuit()))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if g := <-got; sha256.Sum256(g) != sha256.Sum256(up) {
+		t.Errorf("peer got %d bytes, want %d (sha256 differs)", len(g), len(up))
+	}
+	if sha256.Sum256(out.Bytes()) != sha256.Sum256(down) {
+		t.Errorf("out got %d bytes, want %d (sha256 differs)", out.Len(), len(down))
+	}
+	if r.st.Sent != int64(len(up)) || r.st.Received != int64(len(down)) || !r.st.SendDone {
+		t.Errorf("stats = %+v, want sent %d received %d done", r.st, len(up), len(down))
+	}
+}
+
+// TestBufferedClose: the peer writes and closes at once; every byte still
+// arrives (as in tcpproxy's test of the same name).
+func TestBufferedClose(t *testing.T) {
+	c, s := tcpPair(t)
+	down := randBytes(1<<20, 3)
+	go func() {
+		s.Write(down)
+		s.Close()
+	}()
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(nil), &out, noQuit()))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if !bytes.Equal(out.Bytes(), down) {
+		t.Errorf("got %d bytes, want %d", out.Len(), len(down))
+	}
+}
+
+// TestPumpPeerClosesFirst: the peer half-closes before local EOF; piped
+// input is still sent to the end.
+func TestPumpPeerClosesFirst(t *testing.T) {
+	c, s := tcpPair(t)
+	up := randBytes(8<<20, 4)
+	s.Write([]byte("early"))
+	s.CloseWrite()
+	got := make(chan []byte, 1)
+	go func() {
+		var b bytes.Buffer
+		buf := make([]byte, 4096)
+		for { // a slow reader
+			n, err := s.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		got <- b.Bytes()
+	}()
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(up), &out, noQuit()))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if g := <-got; sha256.Sum256(g) != sha256.Sum256(up) {
+		t.Errorf("peer got %d bytes, want %d", len(g), len(up))
+	}
+	if out.String() != "early" {
+		t.Errorf("out = %q, want %q", out.String(), "early")
+	}
+}
+
+// TestPumpReset: the peer resets mid-transfer; Pump reports a SendError
+// with the bytes sent so far, never success.
+func TestPumpReset(t *testing.T) {
+	c, s := tcpPair(t)
+	go func() {
+		buf := make([]byte, 64<<10)
+		var n int
+		for n < 1<<20 {
+			m, err := s.Read(buf)
+			n += m
+			if err != nil {
+				break
+			}
+		}
+		s.SetLinger(0) // close with RST
+		s.Close()
+	}()
+	up := make([]byte, 64<<20)
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(up), io.Discard, noQuit()))
+	var se *SendError
+	if !errors.As(r.err, &se) {
+		t.Fatalf("Pump error = %v, want a *SendError", r.err)
+	}
+	if se.Sent <= 0 || se.Sent >= int64(len(up)) {
+		t.Errorf("SendError.Sent = %d, want between 0 and %d", se.Sent, len(up))
+	}
+	if !errors.Is(r.err, syscall.ECONNRESET) && !errors.Is(r.err, syscall.EPIPE) {
+		t.Errorf("Pump error = %v, want ECONNRESET or EPIPE", r.err)
+	}
+}
+
+// TestPumpQuitAfter: after local EOF the pump ends at the quit time even
+// though the peer never closes, and that is a normal end.
+func TestPumpQuitAfter(t *testing.T) {
+	c, _ := tcpPair(t)
+	opt := noQuit()
+	opt.QuitAfter = 50 * time.Millisecond
+	start := time.Now()
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader([]byte("x")), io.Discard, opt))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if el := time.Since(start); el < 50*time.Millisecond {
+		t.Errorf("returned after %v, before the quit time", el)
+	}
+}
+
+// TestPumpStopOnPeerEOF: with terminal stdin, the peer's close ends the
+// session although local input never ends.
+func TestPumpStopOnPeerEOF(t *testing.T) {
+	c, s := tcpPair(t)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	s.Write([]byte("bye"))
+	s.Close()
+	opt := noQuit()
+	opt.StopOnPeerEOF = true
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, pr, &out, opt))
+	if r.err != nil || out.String() != "bye" {
+		t.Fatalf("Pump = %q, %v; want %q, nil", out.String(), r.err, "bye")
+	}
+}
+
+// TestPumpIdle: nothing moves, so the idle timeout ends the pump.
+func TestPumpIdle(t *testing.T) {
+	c, _ := tcpPair(t)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	opt := noQuit()
+	opt.IdleTimeout = 50 * time.Millisecond
+	r := waitPump(t, goPump(context.Background(), c, pr, io.Discard, opt))
+	if !errors.Is(r.err, ErrIdle) {
+		t.Fatalf("Pump error = %v, want ErrIdle", r.err)
+	}
+}
+
+// TestPumpIdleActivityResets: traffic keeps an idle timer from firing.
+func TestPumpIdleActivityResets(t *testing.T) {
+	c, s := tcpPair(t)
+	opt := noQuit()
+	opt.IdleTimeout = 150 * time.Millisecond
+	go func() {
+		for i := 0; i < 6; i++ {
+			s.Write([]byte("tick\n"))
+			time.Sleep(50 * time.Millisecond)
+		}
+		s.Close()
+	}()
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(nil), &out, opt))
+	if r.err != nil {
+		t.Fatalf("Pump: %v (after %q)", r.err, out.String())
+	}
+	if out.Len() != 30 {
+		t.Errorf("received %d bytes, want 30", out.Len())
+	}
+}
+
+type failReader struct{ t *testing.T }
+
+func (f failReader) Read([]byte) (int, error) {
+	f.t.Error("recv-only pump read local input")
+	return 0, io.EOF
+}
+
+// TestPumpRecvOnly: local input is never read and no FIN is sent.
+func TestPumpRecvOnly(t *testing.T) {
+	c, s := tcpPair(t)
+	go func() {
+		s.Write([]byte("data"))
+		s.Close()
+	}()
+	opt := noQuit()
+	opt.RecvOnly = true
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, failReader{t}, &out, opt))
+	if r.err != nil || out.String() != "data" {
+		t.Fatalf("Pump = %q, %v", out.String(), r.err)
+	}
+}
+
+// TestPumpSendOnly: ends at local EOF after sending FIN, ignoring replies.
+func TestPumpSendOnly(t *testing.T) {
+	c, s := tcpPair(t)
+	s.Write([]byte("ignored"))
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(s)
+		got <- b
+	}()
+	opt := noQuit()
+	opt.SendOnly = true
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader([]byte("payload")), &out, opt))
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if g := <-got; string(g) != "payload" {
+		t.Errorf("peer got %q", g)
+	}
+	if out.Len() != 0 {
+		t.Errorf("send-only wrote %q to out", out.String())
+	}
+}
+
+// TestPumpNoShutdown: without FIN the peer sees no EOF; the pump ends when
+// the peer closes.
+func TestPumpNoShutdown(t *testing.T) {
+	c, s := tcpPair(t)
+	opt := noQuit()
+	opt.NoShutdown = true
+	ch := goPump(context.Background(), c, bytes.NewReader([]byte("hi")), io.Discard, opt)
+	buf := make([]byte, 16)
+	n, _ := io.ReadAtLeast(s, buf, 2)
+	s.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := s.Read(buf[n:]); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("peer read after data = %v, want a timeout (no FIN)", err)
+	}
+	s.Close()
+	if r := waitPump(t, ch); r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
+// TestPumpCancel: cancelling the context ends the pump with its error.
+func TestPumpCancel(t *testing.T) {
+	c, _ := tcpPair(t)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := goPump(ctx, c, pr, io.Discard, noQuit())
+	cancel()
+	if r := waitPump(t, ch); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("Pump error = %v, want context.Canceled", r.err)
+	}
+}
+
+type epipeWriter struct{}
+
+func (epipeWriter) Write([]byte) (int, error) { return 0, &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE} }
+
+// TestPumpStdoutClosed: a reader that went away ends the pump quietly.
+func TestPumpStdoutClosed(t *testing.T) {
+	c, s := tcpPair(t)
+	s.Write([]byte("data"))
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(nil), epipeWriter{}, noQuit()))
+	if !errors.Is(r.err, ErrStdoutClosed) {
+		t.Fatalf("Pump error = %v, want ErrStdoutClosed", r.err)
+	}
+}
