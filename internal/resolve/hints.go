@@ -53,7 +53,7 @@ func hints(cfg *Config, r *Report) []string {
 					out = append(out, fmt.Sprintf("IPv6: %s is a temporary (privacy) address used for outbound connections; give peers the stable %s", p.Addr, stable))
 				}
 			}
-			if netinfo.Classify(p.Addr) == netinfo.KindCGNAT && !strings.HasPrefix(strings.ToLower(p.Interface), "tailscale") && !r.ShowPublic {
+			if cgnatPrimary(p) {
 				out = append(out, fmt.Sprintf("%s: %s is carrier-grade NAT space (100.64.0.0/10): internet peers cannot connect in over IPv4; use IPv6, a relay or a tunnel", fn, p.Addr))
 			}
 		}
@@ -75,7 +75,7 @@ func hints(cfg *Config, r *Report) []string {
 			if len(addrs) == 0 {
 				continue
 			}
-			out = append(out, fmt.Sprintf("%s (%s) is a virtual adapter (%s): do not give its address to LAN peers", ifc.Name, strings.Join(addrs, ", "), ifc.VirtualReason))
+			out = append(out, fmt.Sprintf("%s (%s) is a virtual adapter (%s): peers on your LAN cannot reach that address", ifc.Name, strings.Join(addrs, ", "), ifc.VirtualReason))
 		}
 		procVersion := readProcVersion
 		if cfg.ProcVersion != nil {
@@ -86,6 +86,12 @@ func hints(cfg *Config, r *Report) []string {
 		}
 	}
 	return out
+}
+
+// cgnatPrimary reports whether the primary address is in the shared
+// carrier-grade NAT space; tailscale uses the same range for its tailnet.
+func cgnatPrimary(p Primary) bool {
+	return netinfo.Classify(p.Addr) == netinfo.KindCGNAT && !strings.HasPrefix(strings.ToLower(p.Interface), "tailscale")
 }
 
 func readProcVersion() string {
@@ -142,8 +148,10 @@ func publicHints(fn string, p Primary, res *publicip.Result, nat *publicip.NAT) 
 		return out
 	}
 	switch {
+	case nat.CGNAT && cgnatPrimary(p):
+		// Already said with the primary address.
 	case nat.CGNAT:
-		out = append(out, fmt.Sprintf("%s: carrier-grade or double NAT (%s reaches the internet as %s): internet peers cannot connect in over %s whatever your router is set to; use IPv6, a relay or a tunnel", fn, p.Addr, res.Address, fn))
+		out = append(out, fmt.Sprintf("%s: double NAT (the servers see %s, a %s address): internet peers cannot connect in over %s through a single port forward; use IPv6, a relay or a tunnel", fn, res.Address, res.Kind, fn))
 	case p.Addr.IsValid():
 		out = append(out, fmt.Sprintf("%s: internet peers dial %s only after you forward PORT to %s on your router", fn, dialForm(res.Address), dialForm(p.Addr)))
 	default:

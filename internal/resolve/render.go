@@ -216,7 +216,7 @@ func localJSON(r *Report) *jsonLocal {
 		}
 		for _, a := range ifc.Addrs {
 			ja := jsonAddr{
-				Address: a.Addr.WithZone("").String(), PrefixLen: a.PrefixLen, Family: "ipv4",
+				Address: a.Addr.String(), PrefixLen: a.PrefixLen, Family: "ipv4",
 				Kind: string(a.Kind), Zone: a.Addr.Zone(),
 				Temporary: a.Temporary, Deprecated: a.Deprecated, Tentative: a.Tentative,
 			}
@@ -409,7 +409,16 @@ func RenderTable(r *Report) []byte {
 		}
 	}
 	tw.Flush()
-	return b.Bytes()
+	return trimLines(b.Bytes())
+}
+
+// trimLines drops the spaces tabwriter leaves after an empty last column.
+func trimLines(b []byte) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimRight(l, " ")
+	}
+	return bytes.Join(lines, []byte("\n"))
 }
 
 // ifaceNote is the NOTE column of the local table.
