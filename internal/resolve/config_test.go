@@ -91,8 +91,8 @@ func TestValidate(t *testing.T) {
 
 func TestSections(t *testing.T) {
 	tests := []struct {
-		name                string
-		cfg                 Config
+		name                 string
+		cfg                  Config
 		local, public, names bool
 	}{
 		{name: "default", cfg: Config{}, local: true, public: true},
