@@ -3,10 +3,540 @@ package modes
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sockcat/sockcat/ioutil"
+	"golang.org/x/sys/unix"
 )
+
+// Keep-open (-k, SPEC §5): clients are served concurrently. Every client's
+// bytes go to stdout, one Write per read under a lock, so one client's read
+// is never cut by another's. stdin is read only once a first client is
+// connected, and each chunk goes to every client connected at that moment, at
+// the pace of the slowest (a client that stops reading holds stdin back; use
+// --broker to drop such clients instead). At stdin EOF every client gets FIN
+// once its share is written; clients arriving later get FIN at once and are
+// still heard. -m caps the clients connected at once; extra ones are closed
+// on arrival.
+//
+// The views (encodings, -x, -o, …) are opened once for the aggregate stdio,
+// never per client.
+//
+// The server runs until interrupted (exit 130), until stdout is closed by its
+// reader (exit 0), or -q DUR after stdin EOF (exit 0).
+
+// keepOpenQueue is how many stdin chunks may wait for one client before the
+// stdin reader waits for it.
+const keepOpenQueue = 8
+
+// acceptBackoffMax bounds the pause after an accept error such as EMFILE,
+// as net/http does, so a full file table does not spin the CPU.
+const acceptBackoffMax = time.Second
 
 // serveKeepOpen serves clients concurrently under -k (SPEC §5).
 func serveKeepOpen(ctx context.Context, cfg *Config, ln net.Listener, f *filter, stdio Stdio) error {
-	return errors.New("-k is not implemented yet")
+	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" {
+		return serveExecKeepOpen(ctx, cfg, ln, f, stdio)
+	}
+	v, err := openViews(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	h := &hub{
+		cfg:       cfg,
+		stdio:     stdio,
+		out:       v.Out,
+		end:       cancel,
+		clients:   map[*kclient]struct{}{},
+		first:     make(chan struct{}),
+		inputDone: make(chan struct{}),
+		pool:      newBufPool(cfg.Net.Buffer()),
+	}
+	start := time.Now()
+	if cfg.Stream.RecvOnly {
+		h.inputEOF()
+	} else {
+		// Not joined: a read from a terminal or an idle pipe cannot be
+		// interrupted; it ends with the process (as in ioutil.Pump).
+		go h.broadcastInput(ctx, v.In)
+	}
+	acceptDone := make(chan error, 1)
+	go func() {
+		acceptDone <- acceptLoop(ctx, cfg, ln, f, stdio, h.admit)
+	}()
+
+	inputDone := h.inputDone
+	var quit <-chan time.Time
+	var result error
+	accepting, quitted := true, false
+wait:
+	for {
+		select {
+		case <-inputDone:
+			inputDone = nil
+			if q := cfg.Stream.QuitAfter; q >= 0 {
+				t := time.NewTimer(q)
+				defer t.Stop()
+				quit = t.C
+			}
+		case <-quit:
+			quitted = true
+			break wait
+		case result = <-acceptDone:
+			accepting = false
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	cause := context.Cause(ctx)
+	cancel(nil)
+	ln.Close()
+	if accepting {
+		<-acceptDone
+	}
+	h.closeAll()
+	if cerr := v.Close(); result == nil {
+		result = cerr
+	}
+	st := ioutil.Stats{Sent: h.sent.Load(), Received: h.received.Load()}
+	logf(cfg, stdio, "%s", summary(st, time.Since(start)))
+	switch {
+	case result != nil:
+		return result
+	case quitted, cause == nil, errors.Is(cause, errStdoutGone):
+		return nil
+	}
+	return cause // context.Canceled (interrupted) or a stdin/stdout failure
+}
+
+// errStdoutGone ends a multi-client server quietly: stdout was closed by its
+// reader.
+var errStdoutGone = errors.New("stdout closed")
+
+// acceptLoop accepts clients until ctx ends or the listener fails, refusing
+// those the filter rejects, and hands the others to admit, which owns them
+// from then on. Temporary errors (a full file table) are logged and retried
+// after a pause.
+func acceptLoop(ctx context.Context, cfg *Config, ln net.Listener, f *filter, stdio Stdio, admit func(net.Conn)) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if !temporaryAccept(err) {
+				return describe("accept on", addrString(ln.Addr()), err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), acceptBackoffMax)
+			warnf(stdio, "accept on %s: %v; retrying in %v", addrString(ln.Addr()), reason(err), backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if !f.allowed(c.RemoteAddr()) {
+			logf(cfg, stdio, "refused connection from %s", peerName(c))
+			c.Close()
+			continue
+		}
+		admit(c)
+	}
+}
+
+func temporaryAccept(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EINTR)
+}
+
+// maxConns is the effective -m.
+func maxConns(cfg *Config) int {
+	if cfg.Serve.MaxConns > 0 {
+		return cfg.Serve.MaxConns
+	}
+	return DefaultMaxConns
+}
+
+// hub is the shared state of a -k server.
+type hub struct {
+	cfg   *Config
+	stdio Stdio
+	end   context.CancelCauseFunc // stops the server with a cause
+	pool  *bufPool
+
+	outMu sync.Mutex // serialises writes to out: one client read per Write
+	out   io.Writer
+
+	mu        sync.Mutex // guards following
+	clients   map[*kclient]struct{}
+	eof       bool          // stdin reached EOF (or is never read): no more chunks
+	first     chan struct{} // closed when the first client arrives
+	inputDone chan struct{} // closed at stdin EOF
+
+	wg       sync.WaitGroup // client goroutines
+	sent     atomic.Int64   // bytes written to clients
+	received atomic.Int64   // bytes read from clients
+}
+
+// writeOut writes one client read to stdout. A closed stdout ends the server
+// quietly; another write error ends it with that error.
+func (h *hub) writeOut(b []byte) error {
+	h.outMu.Lock()
+	_, err := h.out.Write(b)
+	h.outMu.Unlock()
+	return stdoutError(h.end, err)
+}
+
+// stdoutError ends a server through end when a write to stdout failed.
+func stdoutError(end context.CancelCauseFunc, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, os.ErrClosed), errors.Is(err, io.ErrClosedPipe):
+		end(errStdoutGone)
+		return errStdoutGone
+	}
+	err = fmt.Errorf("write stdout: %w", err)
+	end(err)
+	return errStdoutGone
+}
+
+// kclient is one connected -k client.
+type kclient struct {
+	conn    net.Conn
+	name    string
+	q       chan []byte // stdin chunks; closed at stdin EOF; nil if it came after
+	gone    chan struct{}
+	once    sync.Once
+	last    atomic.Int64 // unix nanoseconds of the last byte moved (for -i)
+	sent    atomic.Int64
+	recvd   atomic.Int64
+	timeout atomic.Bool // ended by -i
+}
+
+// kill ends the client's I/O at once; the goroutines then wind down.
+func (c *kclient) kill() {
+	c.once.Do(func() {
+		close(c.gone)
+		c.conn.SetDeadline(aLongTimeAgo)
+	})
+}
+
+// admit registers a client or, at the -m cap, closes it at once.
+func (h *hub) admit(c net.Conn) {
+	h.mu.Lock()
+	if len(h.clients) >= maxConns(h.cfg) {
+		n := len(h.clients)
+		h.mu.Unlock()
+		logf(h.cfg, h.stdio, "refused connection from %s: %d clients connected (-m %d)", peerName(c), n, maxConns(h.cfg))
+		c.Close()
+		return
+	}
+	kc := &kclient{conn: c, name: peerName(c), gone: make(chan struct{})}
+	kc.last.Store(time.Now().UnixNano())
+	if !h.eof {
+		kc.q = make(chan []byte, keepOpenQueue)
+	}
+	h.clients[kc] = struct{}{}
+	n := len(h.clients)
+	if n == 1 && h.first != nil {
+		close(h.first)
+		h.first = nil
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	tuneTCP(h.cfg, c)
+	logf(h.cfg, h.stdio, "connection from %s (%d connected)", kc.name, n)
+	go h.serveClient(kc)
+}
+
+// serveClient runs one client: its bytes to stdout, stdin chunks to it.
+func (h *hub) serveClient(c *kclient) {
+	defer h.wg.Done()
+	var wrote sync.WaitGroup
+	if c.q != nil {
+		wrote.Add(1)
+		go h.writeClient(c, &wrote)
+	} else if !h.cfg.Stream.NoShutdown {
+		ioutil.CloseWrite(c.conn) // stdin already ended: nothing will come
+	}
+	err := h.readClient(c)
+	switch {
+	case err != nil:
+		c.kill()
+	case h.cfg.StdinTTY:
+		c.kill() // a terminal user talks to whoever is there; a leaver is gone
+	}
+	wrote.Wait()
+	c.kill()
+	c.conn.Close()
+	h.mu.Lock()
+	delete(h.clients, c)
+	n := len(h.clients)
+	h.mu.Unlock()
+	switch {
+	case c.timeout.Load():
+		logf(h.cfg, h.stdio, "%s: idle timeout; closed (%d connected)", c.name, n)
+	case err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errStdoutGone):
+		logf(h.cfg, h.stdio, "%s: %v (%d connected)", c.name, reason(err), n)
+	default:
+		logf(h.cfg, h.stdio, "%s disconnected: sent %s, received %s (%d connected)",
+			c.name, ioutil.FormatSize(c.sent.Load()), ioutil.FormatSize(c.recvd.Load()), n)
+	}
+}
+
+// readClient copies the client's bytes to stdout until EOF.
+func (h *hub) readClient(c *kclient) error {
+	idle := h.cfg.Stream.IdleTimeout
+	discard := h.cfg.Stream.SendOnly
+	for {
+		if idle > 0 {
+			c.conn.SetReadDeadline(time.Unix(0, c.last.Load()).Add(idle))
+		}
+		err := readPooled(c.conn, h.pool, func(b []byte) error {
+			c.last.Store(time.Now().UnixNano())
+			c.recvd.Add(int64(len(b)))
+			h.received.Add(int64(len(b)))
+			if discard {
+				return nil
+			}
+			return h.writeOut(b)
+		})
+		switch {
+		case err == io.EOF:
+			return nil
+		case idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) && !isKilled(c):
+			if time.Since(time.Unix(0, c.last.Load())) >= idle {
+				c.timeout.Store(true)
+				return ioutil.ErrIdle
+			}
+			continue // the writer moved bytes meanwhile
+		case err != nil:
+			return err
+		}
+	}
+}
+
+func isKilled(c *kclient) bool {
+	select {
+	case <-c.gone:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeClient writes stdin chunks to the client, then half-closes it.
+func (h *hub) writeClient(c *kclient, wrote *sync.WaitGroup) {
+	defer wrote.Done()
+	var bufs net.Buffers
+	for {
+		var b []byte
+		var ok bool
+		select {
+		case b, ok = <-c.q:
+		case <-c.gone:
+			return
+		}
+		if !ok {
+			if !h.cfg.Stream.NoShutdown {
+				ioutil.CloseWrite(c.conn)
+			}
+			return
+		}
+		bufs = append(bufs[:0], b)
+		bufs, ok = drainQueue(c.q, bufs, 1<<20)
+		w := bufs
+		n, err := w.WriteTo(c.conn)
+		clear(bufs)
+		c.sent.Add(n)
+		h.sent.Add(n)
+		c.last.Store(time.Now().UnixNano())
+		if err != nil {
+			c.kill()
+			return
+		}
+		if !ok { // the queue was closed while draining
+			if !h.cfg.Stream.NoShutdown {
+				ioutil.CloseWrite(c.conn)
+			}
+			return
+		}
+	}
+}
+
+// drainQueue appends the chunks already waiting in q (without blocking) to
+// bufs, up to limit bytes, so one writev carries them. ok is false when q
+// was found closed.
+func drainQueue(q <-chan []byte, bufs net.Buffers, limit int) (net.Buffers, bool) {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	for n < limit && len(bufs) < 512 {
+		select {
+		case b, ok := <-q:
+			if !ok {
+				return bufs, false
+			}
+			bufs = append(bufs, b)
+			n += len(b)
+		default:
+			return bufs, true
+		}
+	}
+	return bufs, true
+}
+
+// broadcastInput reads stdin once a first client is there and hands each
+// chunk to every client connected at that moment.
+func (h *hub) broadcastInput(ctx context.Context, in io.Reader) {
+	h.mu.Lock()
+	first := h.first
+	h.mu.Unlock()
+	if first != nil {
+		select {
+		case <-first:
+		case <-ctx.Done():
+			return
+		}
+	}
+	buf := make([]byte, h.cfg.Net.Buffer())
+	var targets []*kclient
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			chunk := append([]byte(nil), buf[:n]...) // shared by every client, never changed
+			targets = h.snapshot(targets[:0])
+			for _, c := range targets {
+				select {
+				case c.q <- chunk:
+				case <-c.gone:
+				case <-ctx.Done():
+					return
+				}
+			}
+			clear(targets)
+		}
+		if err != nil {
+			if err != io.EOF && ctx.Err() == nil {
+				h.end(fmt.Errorf("read stdin: %w", err))
+				return
+			}
+			h.inputEOF()
+			return
+		}
+	}
+}
+
+// snapshot appends the clients that take stdin.
+func (h *hub) snapshot(dst []*kclient) []*kclient {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		if c.q != nil {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// inputEOF marks stdin as finished: queued chunks drain, then FIN.
+func (h *hub) inputEOF() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.eof {
+		return
+	}
+	h.eof = true
+	for c := range h.clients {
+		if c.q != nil {
+			close(c.q)
+		}
+	}
+	close(h.inputDone)
+}
+
+// closeAll ends every client and waits for their goroutines.
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	for c := range h.clients {
+		c.kill()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// bufPool lends read buffers to clients only while data is there to read,
+// so a thousand idle clients hold no buffers.
+type bufPool struct {
+	size int
+	p    sync.Pool
+}
+
+func newBufPool(size int) *bufPool {
+	bp := &bufPool{size: size}
+	bp.p.New = func() any {
+		b := make([]byte, size)
+		return &b
+	}
+	return bp
+}
+
+// readPooled waits until c is readable, reads once into a pooled buffer and
+// passes the bytes to use (which must not keep them). It returns io.EOF at
+// the end of the stream, the read error, or use's error.
+func readPooled(c net.Conn, pool *bufPool, use func([]byte) error) error {
+	if err := waitReadable(c); err != nil {
+		return err
+	}
+	bp := pool.p.Get().(*[]byte)
+	defer pool.p.Put(bp)
+	n, err := c.Read(*bp)
+	if n > 0 {
+		if uerr := use((*bp)[:n]); uerr != nil {
+			return uerr
+		}
+	}
+	return err
+}
+
+// waitReadable blocks until c has data, EOF or an error to report, without
+// holding a buffer (a MSG_PEEK of one byte tells). Read deadlines apply.
+// Connections that are not sockets (TLS) return at once.
+func waitReadable(c net.Conn) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var one [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		_, _, e := unix.Recvfrom(int(fd), one[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return e != unix.EAGAIN
+	})
+	if err != nil {
+		return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	}
+	return nil
 }

@@ -50,7 +50,9 @@ func ConnectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 // fit the buffer.
 func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, err error) {
 	switch c := c.(type) {
-	case *net.UDPConn:
+	case interface {
+		ReadMsgUDP(b, oob []byte) (n, oobn, flags int, addr *net.UDPAddr, err error)
+	}:
 		var flags int
 		var a *net.UDPAddr
 		n, _, flags, a, err = c.ReadMsgUDP(b, nil)
@@ -58,7 +60,9 @@ func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, e
 			from = a
 		}
 		return n, from, flags&syscall.MSG_TRUNC != 0, err
-	case *net.UnixConn:
+	case interface {
+		ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error)
+	}: // also ownedUnixgram, which removes its path on Close
 		var flags int
 		var a *net.UnixAddr
 		n, _, flags, a, err = c.ReadMsgUnix(b, nil)
@@ -109,8 +113,16 @@ func datagramSession(ctx context.Context, cfg *Config, c net.Conn, v *views, std
 				if trunc {
 					warnf(stdio, "datagram from %s truncated to the %d-byte buffer (-B)", fromName(c, from), bufSize)
 				}
-				if peers != nil && from != nil && peers.note(from) {
-					logf(cfg, stdio, "datagram from new sender %s", addrString(from))
+				if peers != nil && from != nil {
+					switch peers.note(from) {
+					case senderNew:
+						logf(cfg, stdio, "datagram from new sender %s", addrString(from))
+					case senderRefused:
+						logf(cfg, stdio, "refused datagrams from %s", addrString(from))
+						continue
+					case senderRefusedAgain:
+						continue
+					}
 				}
 				if _, werr := v.Out.Write(b[:n]); werr != nil {
 					recvErr <- werr
@@ -218,14 +230,19 @@ func sendDatagrams(ctx context.Context, cfg *Config, c net.Conn, in io.Reader, b
 			_, err := c.Write(p)
 			return err
 		}
-		dst, err := peers.latest(ctx)
+		dsts, err := peers.targets(ctx)
 		if err != nil {
 			return err
 		}
-		_, err = c.(interface {
-			WriteTo([]byte, net.Addr) (int, error)
-		}).WriteTo(p, dst)
-		return err
+		for _, dst := range dsts {
+			_, err = c.(interface {
+				WriteTo([]byte, net.Addr) (int, error)
+			}).WriteTo(p, dst)
+			if err != nil && len(dsts) == 1 {
+				return err
+			} // with -k, a sender that went away does not stop the others
+		}
+		return nil
 	}
 	lines := (cfg.StdinTTY || cfg.Stream.Lines) && !framedByViews(in) // views cut lines before encoding
 	var err error
@@ -286,10 +303,14 @@ func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 		return err
 	}
 	defer c.Close()
+	if err := joinGroups(cfg, stdio, c); err != nil { // before announcing: senders may start then
+		return err
+	}
 	if err := announce(cfg, stdio, c.LocalAddr()); err != nil {
 		return err
 	}
-	if err := joinGroups(cfg, stdio, c); err != nil {
+	f, err := newFilter(ctx, cfg)
+	if err != nil {
 		return err
 	}
 	v, err := openViews(ctx, cfg, stdio)
@@ -297,7 +318,12 @@ func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 		return err
 	}
 	start := time.Now()
-	st, err := datagramSession(ctx, cfg, c, v, stdio, newPeerTracker())
+	peers := newPeerTracker()
+	peers.filter = f
+	if cfg.Serve.KeepOpen {
+		peers.keep = maxConns(cfg)
+	}
+	st, err := datagramSession(ctx, cfg, c, v, stdio, peers)
 	if cerr := v.Close(); err == nil {
 		err = cerr
 	}
@@ -322,32 +348,72 @@ func listenPacket(ctx context.Context, cfg *Config) (net.Conn, error) {
 }
 
 // peerTracker remembers the senders a datagram listener has heard from and
-// which one was the latest.
+// which one was the latest. With -k (keep > 0) stdin goes to every sender
+// heard from, at most keep of them, the least recent forgotten first.
 type peerTracker struct {
-	mu    sync.Mutex // guards following
-	seen  map[string]bool
-	last  net.Addr
-	ready chan struct{} // closed once last is set
+	filter *filter // --allow/--deny for senders (nil: everyone)
+	keep   int     // -k: how many senders get stdin (0: only the latest)
+
+	mu      sync.Mutex      // guards following
+	seen    map[string]bool // sender → allowed
+	last    net.Addr
+	senders []net.Addr    // -k: allowed senders, most recent last
+	ready   chan struct{} // closed once last is set
 }
 
 func newPeerTracker() *peerTracker {
 	return &peerTracker{seen: map[string]bool{}, ready: make(chan struct{})}
 }
 
-// note records a datagram from a and reports whether a is a new sender.
-func (p *peerTracker) note(a net.Addr) bool {
+// What note found out about a sender.
+const (
+	senderKnown        = iota // heard from before
+	senderNew                 // first datagram from it
+	senderRefused             // first datagram from a sender the filter refuses
+	senderRefusedAgain        // a refused sender again
+)
+
+// note records a datagram from a and tells whether a is new or refused. A
+// Unix datagram sender that bound no path cannot be answered and is not
+// remembered.
+func (p *peerTracker) note(a net.Addr) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	k := a.String()
+	allowed, known := p.seen[k]
+	if !known {
+		allowed = p.filter.allowed(a)
+		p.seen[k] = allowed
+	}
+	if !allowed {
+		if known {
+			return senderRefusedAgain
+		}
+		return senderRefused
+	}
+	if ua, ok := a.(*net.UnixAddr); ok && ua.Name == "" {
+		return senderKnown // unnamed: nothing to answer
+	}
 	if p.last == nil {
 		close(p.ready)
 	}
 	p.last = a
-	k := a.String()
-	if p.seen[k] {
-		return false
+	if p.keep > 0 {
+		for i, s := range p.senders {
+			if s.String() == k {
+				p.senders = append(p.senders[:i], p.senders[i+1:]...)
+				break
+			}
+		}
+		if len(p.senders) >= p.keep {
+			p.senders = p.senders[1:]
+		}
+		p.senders = append(p.senders, a)
 	}
-	p.seen[k] = true
-	return true
+	if known {
+		return senderKnown
+	}
+	return senderNew
 }
 
 // latest returns the most recent sender, waiting for the first one.
@@ -360,4 +426,19 @@ func (p *peerTracker) latest(ctx context.Context) (net.Addr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.last, nil
+}
+
+// targets returns where a chunk of stdin goes: the latest sender, or with -k
+// every sender remembered; it waits for the first one.
+func (p *peerTracker) targets(ctx context.Context) ([]net.Addr, error) {
+	last, err := p.latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.keep == 0 {
+		return []net.Addr{last}, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]net.Addr(nil), p.senders...), nil
 }
