@@ -261,7 +261,10 @@ func handshakeError(addr string, err error) error {
 	if errors.As(err, &cve) {
 		err = cve.Err // drop crypto/tls's "tls: failed to verify certificate: "
 	}
+	var oe *net.OpError
 	switch {
+	case errors.As(err, &oe) && oe.Op == "remote error":
+		err = &labelled{oe.Error(), err} // "remote error: tls: bad certificate": the peer refused us
 	case errors.Is(err, context.DeadlineExceeded):
 		err = errTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
