@@ -32,6 +32,10 @@ func describe(op, addr string, err error) error {
 
 // reason is the innermost useful error of err.
 func reason(err error) error {
+	var se *ioutil.SendError
+	if errors.As(err, &se) {
+		return &ioutil.SendError{Sent: se.Sent, Err: reason(se.Err)}
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		if dnsErr.IsNotFound {
@@ -48,10 +52,6 @@ func reason(err error) error {
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return errTimeout
-	}
-	var se *ioutil.SendError
-	if errors.As(err, &se) {
-		return &ioutil.SendError{Sent: se.Sent, Err: reason(se.Err)}
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {

@@ -2,6 +2,7 @@ package modes
 
 import (
 	"net"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -30,12 +31,17 @@ func control(cfg *Config) func(network, address string, c syscall.RawConn) error
 				set(unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
 			}
 			if n.TTL > 0 {
+				udp := strings.HasPrefix(network, "udp")
 				if isIPv6Network(network, address) {
 					set(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, n.TTL)
-					set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, n.TTL)
+					if udp {
+						set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, n.TTL)
+					}
 				} else {
 					set(unix.IPPROTO_IP, unix.IP_TTL, n.TTL)
-					set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, n.TTL)
+					if udp {
+						set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, n.TTL)
+					}
 				}
 			}
 		})
