@@ -61,7 +61,7 @@ const (
 	reasonConnected   = "connected"
 	reasonRefused     = "refused"
 	reasonTimeout     = "timeout"
-	reasonSelf        = "connected to itself (no listener)"
+	reasonSelf        = "self-connect, no listener"
 	reasonReply       = "reply"
 	reasonUnreachable = "port unreachable"
 	reasonNoReply     = "no reply"
