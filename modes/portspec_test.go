@@ -30,7 +30,7 @@ var portSpecTests = []struct {
 	{in: "20-25", want: seq(20, 25)},
 	{in: "22,80,8000-8003", want: []uint16{22, 80, 8000, 8001, 8002, 8003}},
 	{in: "80,22,80", want: []uint16{22, 80}}, // sorted, deduplicated
-	{in: "20-25,22-30", want: seq(20, 30)},  // overlapping ranges merge
+	{in: "20-25,22-30", want: seq(20, 30)},   // overlapping ranges merge
 	{in: "1-3,1-3,2", want: seq(1, 3)},
 	{in: " 22 , 80 ", want: []uint16{22, 80}},
 	{in: "1", want: []uint16{1}},
@@ -40,9 +40,9 @@ var portSpecTests = []struct {
 	{in: "0022", want: []uint16{22}},
 	{in: "http", want: []uint16{80}},
 	{in: "ssh,http,22", want: []uint16{22, 80}},
-	{in: "ftp-data", want: []uint16{20}},          // a service name with a dash
-	{in: "ftp-ssh", want: []uint16{21, 22}},       // a range of two names
-	{in: "ssh-80", want: seq(22, 80)},             // a name and a number
+	{in: "ftp-data", want: []uint16{20}},    // a service name with a dash
+	{in: "ftp-ssh", want: []uint16{21, 22}}, // a range of two names
+	{in: "ssh-80", want: seq(22, 80)},       // a name and a number
 	{in: "domain", proto: "udp", want: []uint16{53}},
 	{in: "1-65535", want: seq(1, 65535)},
 
