@@ -46,6 +46,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	app := newApp(modes.Stdio{In: stdin, Out: stdout, Err: stderr}, ttyOf(stdin), ttyOf(stderr))
+	if n := len(args); n >= 2 && args[n-1] == "--generate-bash-completion" {
+		complete(app, args[1:n-1], stdout)
+		return exitOK
+	}
 	err := app.RunContext(ctx, normalizeArgs(app, args))
 	switch {
 	case err == nil:
@@ -120,7 +124,7 @@ func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
 			fmt.Fprintf(stdio.Out, "sockcat %s\n", versionString())
 			return nil
 		case c.Bool("man"):
-			man, err := app.ToMan()
+			man, err := app.ToManWithSection(1)
 			if err != nil {
 				return err
 			}
@@ -515,6 +519,37 @@ func positionals(c *cli.Context, cfg *modes.Config) error {
 		cfg.Net.SourcePort = sp
 	}
 	return nil
+}
+
+// complete prints shell-completion candidates for the word being typed:
+// the flags that start with it, or the commands. (urfave/cli's own
+// completion panics when an earlier word is an unknown flag.)
+func complete(app *cli.App, words []string, w io.Writer) {
+	flags := app.Flags
+	if len(words) > 0 && words[0] == "resolve" {
+		flags = app.Commands[0].Flags
+		words = words[1:]
+	}
+	last := ""
+	if len(words) > 0 {
+		last = words[len(words)-1]
+	}
+	if !strings.HasPrefix(last, "-") {
+		for _, c := range app.Commands {
+			fmt.Fprintln(w, c.Name)
+		}
+		return
+	}
+	for _, f := range flags {
+		if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() {
+			continue
+		}
+		for _, n := range f.Names() {
+			if len(n) > 1 && strings.HasPrefix("--"+n, last) {
+				fmt.Fprintln(w, "--"+n)
+			}
+		}
+	}
 }
 
 // normalizeArgs rewrites argv so urfave/cli sees every flag before the

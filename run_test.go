@@ -199,38 +199,87 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-// TestRunInterrupted: SIGINT while listening exits 130 and prints no error.
+// TestRunInterrupted: SIGINT or SIGTERM exits 130 and prints no error;
+// with -v and a client connected, the transfer summary is still printed.
 // It is not parallel: the signal reaches the whole test process.
 func TestRunInterrupted(t *testing.T) {
-	dir := t.TempDir()
-	addrFile := dir + "/addr"
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	pr, pw := io.Pipe()
-	t.Cleanup(func() { pw.Close() })
-	go func() {
-		done <- run([]string{"sockcat", "-l", "--addr-file", addrFile, "127.0.0.1", "0"}, pr, io.Discard, &stderr)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("listener did not write its address")
-		}
-		time.Sleep(5 * time.Millisecond)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			addrFile := t.TempDir() + "/addr"
+			done := make(chan int, 1)
+			var stderr bytes.Buffer
+			pr, pw := io.Pipe()
+			t.Cleanup(func() { pw.Close() })
+			go func() {
+				done <- run([]string{"sockcat", "-l", "-v", "--addr-file", addrFile, "127.0.0.1", "0"}, pr, io.Discard, &stderr)
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			var addr []byte
+			for {
+				if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+					addr = bytes.TrimSpace(b)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("listener did not write its address")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			c, err := net.Dial("tcp", string(addr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("12345"))
+			time.Sleep(100 * time.Millisecond) // let the listener accept and read
+			syscall.Kill(os.Getpid(), sig)
+			select {
+			case code := <-done:
+				if code != exitInterrupted {
+					t.Errorf("exit = %d, want %d", code, exitInterrupted)
+				}
+				if !regexp.MustCompile(`(?m)^sockcat: sent 0 B, received 5 B in `).MatchString(stderr.String()) {
+					t.Errorf("stderr = %q, want the -v summary", stderr.String())
+				}
+				if strings.Contains(stderr.String(), "canceled") {
+					t.Errorf("stderr = %q, want no error line", stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the signal did not end the listener")
+			}
+		})
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGINT)
-	select {
-	case code := <-done:
-		if code != exitInterrupted {
-			t.Errorf("exit = %d, want %d", code, exitInterrupted)
+}
+
+// TestRunManAndCompletion: the hidden --man prints a section-1 man page
+// from the same flag definitions, and shell completion lists commands and
+// flags.
+func TestRunManAndCompletion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"sockcat", "--man"}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("--man exit = %d, stderr %q", code, errb.String())
+	}
+	for _, want := range []string{".TH sockcat 1", "--keep-open", "--tls-pin", "resolve"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--man output lacks %q", want)
 		}
-		if stderr.Len() != 0 {
-			t.Errorf("stderr = %q, want nothing", stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("SIGINT did not end the listener")
+	}
+	out.Reset()
+	if code := run([]string{"sockcat", "--generate-bash-completion"}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("completion exit = %d", code)
+	}
+	if !strings.Contains(out.String(), "resolve") {
+		t.Errorf("completion = %q, want the resolve command", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"sockcat", "--lis", "--generate-bash-completion"}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("flag completion exit = %d", code)
+	}
+	if !strings.Contains(out.String(), "--listen") {
+		t.Errorf("flag completion = %q, want --listen", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"sockcat", "-h"}, strings.NewReader(""), &out, &errb); code != exitOK || !strings.Contains(out.String(), "--quit-after") {
+		t.Errorf("-h: exit %d, output lacks --quit-after", code)
 	}
 }
