@@ -198,4 +198,3 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	time.Sleep(d)
 }
-

@@ -343,7 +343,9 @@ func TestPumpCancel(t *testing.T) {
 
 type epipeWriter struct{}
 
-func (epipeWriter) Write([]byte) (int, error) { return 0, &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE} }
+func (epipeWriter) Write([]byte) (int, error) {
+	return 0, &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}
+}
 
 // TestPumpStdoutClosed: a reader that went away ends the pump quietly.
 func TestPumpStdoutClosed(t *testing.T) {

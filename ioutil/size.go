@@ -74,4 +74,3 @@ func FormatSize(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %s", f, units[i])
 }
-
