@@ -95,6 +95,9 @@ func ParseHosts(data []byte) map[string][]netip.Addr {
 		a = a.Unmap()
 		for _, name := range f[1:] {
 			name = strings.ToLower(strings.TrimSuffix(name, "."))
+			if name == "" {
+				continue // a lone "."
+			}
 			out[name] = append(out[name], a)
 		}
 	}
