@@ -51,8 +51,7 @@ func StartMeter(w io.Writer, total int64, sent, recv, input *Counter) *Meter {
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionSetSpinnerChangeInterval(0), // redrawn by the meter's own ticker
 		progressbar.OptionShowDescriptionAtLineEnd(),
-		progressbar.OptionSetDescription("↓ 0 B"),
-		progressbar.OptionThrottle(meterTick/2),
+		progressbar.OptionSetDescription("↑ 0 B ↓ 0 B"),
 	)
 	m := &Meter{w: w, bar: bar, sent: sent, recv: recv, input: input, start: time.Now(),
 		stop: make(chan struct{}), done: make(chan struct{})}
@@ -81,7 +80,9 @@ func (m *Meter) run() {
 func (m *Meter) draw(final bool) {
 	now := time.Now()
 	r := m.recv.Load()
-	if dt := now.Sub(m.lastAt).Seconds(); dt >= meterTick.Seconds()/2 {
+	if final {
+		m.rate = float64(r) / max(now.Sub(m.start).Seconds(), 1e-9) // the average, at the end
+	} else if dt := now.Sub(m.lastAt).Seconds(); dt >= meterTick.Seconds()/2 {
 		m.rate = float64(r-m.lastRcv) / dt
 		m.lastRcv, m.lastAt = r, now
 	}
