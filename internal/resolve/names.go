@@ -110,6 +110,9 @@ type nameResolver interface {
 	cname(ctx context.Context, host string) (string, error)
 	reverse(ctx context.Context, a netip.Addr) ([]string, error)
 	name() string
+	// dialOrder returns the addresses in the order a connect would try
+	// them, or nil when the resolver cannot tell.
+	dialOrder(ctx context.Context, host string) []netip.Addr
 }
 
 // systemResolver is what `sockcat HOST PORT` uses: the hosts file, then DNS.
@@ -127,6 +130,16 @@ func (s systemResolver) lookup(ctx context.Context, host string, v6 bool) ([]net
 
 func (s systemResolver) cname(ctx context.Context, host string) (string, error) {
 	return s.r.LookupCNAME(ctx, host)
+}
+
+// dialOrder asks the resolver what net.Dialer asks: all addresses of the
+// name, sorted by RFC 6724 (Go's resolver sorts them).
+func (s systemResolver) dialOrder(ctx context.Context, host string) []netip.Addr {
+	addrs, err := s.r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	return addrs
 }
 
 func (s systemResolver) reverse(ctx context.Context, a netip.Addr) ([]string, error) {
@@ -187,6 +200,8 @@ func (d directResolver) lookup(ctx context.Context, host string, v6 bool) ([]net
 	}
 	return out, nil
 }
+
+func (d directResolver) dialOrder(context.Context, string) []netip.Addr { return nil }
 
 func (d directResolver) cname(ctx context.Context, host string) (string, error) {
 	ans, err := d.query(ctx, host, dnsmessage.TypeA)
@@ -377,7 +392,7 @@ func lookupName(ctx context.Context, arg string, r nameResolver, hosts map[strin
 		res.Err = nameError(host, r.name(), errs, res.NotFound)
 		return res
 	}
-	res.DialOrder = dialOrder(res.A, res.AAAA, v6First)
+	res.DialOrder = dialOrder(r.dialOrder(ctx, host), res.A, res.AAAA, fams, v6First)
 	if verbose {
 		res.Reverse = map[netip.Addr][]string{}
 		for _, a := range all {
@@ -409,16 +424,42 @@ func nameError(host, resolver string, errs []error, notFound bool) string {
 	return fmt.Sprintf("lookup %s (%s): %s", host, resolver, msg)
 }
 
-// dialOrder returns the order in which a net.Dialer tries the addresses:
-// the family of the first address (IPv6 when the host has an IPv6 route,
-// as RFC 6724's default policy prefers) is tried first, one address after
-// another, and the other family races it after 300 ms (Happy Eyeballs,
-// RFC 8305), which this list shows after the first family.
-func dialOrder(a, aaaa []netip.Addr, v6First bool) []netip.Addr {
-	if v6First {
-		return append(append([]netip.Addr(nil), aaaa...), a...)
+// dialOrder returns the order in which a net.Dialer tries the addresses
+// (net/dial.go partition): the family of the first address comes first, one
+// address after another, and the other family races it after 300 ms (Happy
+// Eyeballs, RFC 8305), which this list shows after the first family. sorted
+// is the resolver's own order when known; otherwise IPv6 goes first when the
+// host has an IPv6 route, as RFC 6724's default policy prefers.
+func dialOrder(sorted, a, aaaa []netip.Addr, fams []bool, v6First bool) []netip.Addr {
+	want := map[bool]bool{}
+	for _, v6 := range fams {
+		want[v6] = true
 	}
-	return append(append([]netip.Addr(nil), a...), aaaa...)
+	var all []netip.Addr
+	for _, x := range sorted {
+		if x = x.Unmap(); want[x.Is6()] {
+			all = append(all, x)
+		}
+	}
+	if len(all) == 0 {
+		if v6First {
+			all = append(append(all, aaaa...), a...)
+		} else {
+			all = append(append(all, a...), aaaa...)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	var primaries, fallbacks []netip.Addr
+	for _, x := range all {
+		if x.Is6() == all[0].Is6() {
+			primaries = append(primaries, x)
+		} else {
+			fallbacks = append(fallbacks, x)
+		}
+	}
+	return append(primaries, fallbacks...)
 }
 
 // readHosts reads the hosts file; a missing file is an empty one.

@@ -95,10 +95,14 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 	total := len(cfg.STUN) + len(cfg.Whoami) + len(cfg.HTTP)
 	results := make(chan Source, total)
 	emit := func(s Source) { results <- s }
-	done := make(chan struct{}, 3)
-	later := func(delay time.Duration, n int, base int, method Method, names []string, run func()) {
-		defer func() { done <- struct{}{} }()
-		if n == 0 {
+	// Each method starts at its delay, or as soon as every earlier method
+	// has finished without two sources agreeing: waiting for DNS is
+	// pointless once STUN has failed. The collecting loop below decides.
+	finished := [3]chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
+	startNow := [3]chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
+	later := func(idx int, delay time.Duration, method Method, names []string, run func()) {
+		defer close(finished[idx])
+		if len(names) == 0 {
 			return
 		}
 		if delay > 0 {
@@ -106,9 +110,10 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 			defer timer.Stop()
 			select {
 			case <-timer.C:
+			case <-startNow[idx]:
 			case <-ctx.Done():
 				for i, name := range names {
-					emit(Source{Method: method, Server: name, Err: "not started: " + describe(ctx, ctx.Err()), order: base + i})
+					emit(Source{Method: method, Server: name, Err: "not started: " + describe(ctx, ctx.Err()), order: i})
 				}
 				return
 			}
@@ -119,16 +124,32 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 	for i, w := range cfg.Whoami {
 		whoamiNames[i] = w.String()
 	}
-	go later(0, len(cfg.STUN), 0, MethodSTUN, cfg.STUN, func() {
+	go later(0, 0, MethodSTUN, cfg.STUN, func() {
 		probeSTUN(ctx, cfg.STUN, t.RTO, cfg.Lookup, v6, emit)
 	})
-	go later(t.DNSDelay, len(cfg.Whoami), 0, MethodDNS, whoamiNames, func() {
+	go later(1, t.DNSDelay, MethodDNS, whoamiNames, func() {
 		probeDNS(ctx, cfg.Whoami, t.DNSRetry, cfg.Lookup, v6, emit)
 	})
-	go later(t.HTTPDelay, len(cfg.HTTP), 0, MethodHTTP, cfg.HTTP, func() {
+	go later(2, t.HTTPDelay, MethodHTTP, cfg.HTTP, func() {
 		probeHTTP(ctx, cfg.HTTP, cfg.TLS, v6, emit)
 	})
 
+	remaining := [3]int{len(cfg.STUN), len(cfg.Whoami), len(cfg.HTTP)}
+	started := [3]bool{true, false, false}
+	agreed := false
+	startEarly := func() {
+		for idx := 1; idx < 3 && !agreed; idx++ {
+			if started[idx] {
+				continue
+			}
+			if remaining[idx-1] > 0 || !started[idx-1] {
+				return
+			}
+			started[idx] = true
+			close(startNow[idx])
+		}
+	}
+	startEarly()
 	var sources []Source
 	var grace <-chan time.Time
 	stunAnswers, stunLeft := 0, len(cfg.STUN)
@@ -136,6 +157,7 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 		select {
 		case s := <-results:
 			sources = append(sources, s)
+			remaining[methodRank(s.Method)]--
 			if s.Method == MethodSTUN {
 				stunLeft--
 				if s.OK() {
@@ -149,18 +171,21 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 				continue
 			}
 			if _, n := vote(sources, v6); n >= 2 {
+				agreed = true
 				if stunLeft == 0 || stunAnswers >= 2 {
 					cancel(errStopped)
 				} else {
 					grace = time.After(t.Grace)
 				}
+				continue
 			}
+			startEarly()
 		case <-grace:
 			cancel(errStopped)
 		}
 	}
-	for range 3 {
-		<-done
+	for _, f := range finished {
+		<-f
 	}
 	slices.SortStableFunc(sources, func(a, b Source) int {
 		return cmp.Or(cmp.Compare(methodRank(a.Method), methodRank(b.Method)), cmp.Compare(a.order, b.order))

@@ -307,3 +307,20 @@ func TestDiscoverMapping(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoverStartsEarly: once STUN has failed, DNS whoami starts at once
+// instead of waiting for its stagger delay.
+func TestDiscoverStartsEarly(t *testing.T) {
+	t.Parallel()
+	d := dnsServer(t, "127.0.0.1:0", resolvetest.Fixed("198.51.100.7"), false)
+	cfg := publicip.Config{
+		STUN:   []string{"[::1]:3478"}, // wrong family: fails at once
+		Whoami: []publicip.Whoami{{Kind: "google", Server: d.Addr.String()}},
+		Timing: publicip.Timing{DNSDelay: 10 * time.Second, HTTPDelay: 10 * time.Second},
+	}
+	start := time.Now()
+	r := discover(t, cfg, false, 20*time.Second)
+	if r.Status != publicip.StatusSingleSource || time.Since(start) > 5*time.Second {
+		t.Errorf("Discover = %s after %v, want single-source well before the 10s DNS delay", r.Status, time.Since(start))
+	}
+}
