@@ -7,6 +7,37 @@
 // [Run] gathers a [Report]; [Write] renders it as a table, as JSON
 // (schema "sockcat.resolve/v1") or as the bare public addresses of --short.
 // Rendering is pure, so it is tested with golden files.
+//
+// # Decisions where SPEC §11 is silent
+//
+//   - Sources that disagree make a "conflict": no address is printed (never
+//     a guess), and --public/--short exit 1 as for "not found".
+//   - Two answers agree independently when they come from different methods
+//     or from servers with different IP addresses; two STUN servers on one
+//     IP count once.
+//   - An answer that is not a global address (loopback, private, cgnat,
+//     documentation) is still reported and counts as a vote, but is flagged
+//     "non_public" with a hint: the servers asked sit on a private network.
+//   - Without --public/--short, a public address not found is not an error
+//     (exit 0): the report says why.
+//   - With NAME arguments only the names are shown, unless --local or
+//     --public asks for more. --public alone hides the local table but still
+//     probes the route, which the NAT verdict needs.
+//   - -4 together with -6 is a usage error, as in netcat.
+//   - The table hides interfaces that are down, loopback, or point-to-point
+//     without a global address unless --all-interfaces; JSON always lists
+//     every interface, with "hidden".
+//   - --http-echo accepts http:// as well as https:// (a LAN echo service);
+//     the defaults are all https.
+//   - --dns-server asks that server directly (A, AAAA, PTR over UDP), so the
+//     hosts file is bypassed; the system resolver is what a connect uses.
+//   - SOCKCAT_NO_EXTERNAL=1 accepts only loopback IP literals and
+//     "localhost" as servers, and name lookups without --dns-server read the
+//     hosts file but send no query to a resolver off this host.
+//   - A method starts at its stagger delay (STUN 0, DNS 300 ms, HTTPS
+//     800 ms) or at once when every earlier method has finished without two
+//     sources agreeing. Once two agree, discovery waits up to 300 ms more for
+//     a second STUN answer, which tells the NAT mapping kind.
 package resolve
 
 import (
