@@ -120,6 +120,18 @@ func gatherLocal(cfg *Config, r *Report) error {
 		v6flags = cfg.V6Flags
 	}
 	r.Interfaces = netinfo.Describe(raw, v6flags())
+	if cfg.Only4 || cfg.Only6 {
+		for i := range r.Interfaces {
+			ifc := &r.Interfaces[i]
+			var keep []netinfo.Addr
+			for _, a := range ifc.Addrs {
+				if a.Addr.Is6() == cfg.Only6 {
+					keep = append(keep, a)
+				}
+			}
+			ifc.Addrs = keep
+		}
+	}
 	probe := netinfo.RouteProbe
 	if cfg.RouteProbe != nil {
 		probe = cfg.RouteProbe

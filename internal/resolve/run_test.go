@@ -229,3 +229,24 @@ func TestRunNamesNoExternal(t *testing.T) {
 		t.Errorf("nosuch = %+v, want a refusal naming SOCKCAT_NO_EXTERNAL", bad)
 	}
 }
+
+func TestRunLocalOnlyOneFamily(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.Local, cfg.Only6 = true, true
+	cfg.Lister = func() ([]netinfo.RawInterface, error) {
+		return []netinfo.RawInterface{{Name: "eth0", Index: 2, Flags: net.FlagUp,
+			Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24"), netip.MustParsePrefix("fd00::2/64"), netip.MustParsePrefix("fe80::1/64")}}}, nil
+	}
+	rep, err := resolve.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(resolve.RenderTable(rep))
+	if strings.Contains(out, "192.0.2.2") || !strings.Contains(out, "fd00::2/64") || !strings.Contains(out, "fe80::1%eth0/64") {
+		t.Errorf("-6 local table:\n%s", out)
+	}
+	if strings.Contains(out, "PUBLIC") {
+		t.Errorf("--local printed the public section:\n%s", out)
+	}
+}
