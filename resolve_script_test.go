@@ -98,9 +98,9 @@ func cmdCoturn(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: coturn VAR")
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		port := freeUDPPort(ts)
+		port := resolveFreeUDPPort(ts)
 		listen := []string{"-L", "127.0.0.1"}
-		if has6() {
+		if resolveHas6() {
 			listen = append(listen, "-L", "::1")
 		}
 		cmdArgs := append([]string{"-n", "--stun-only"}, listen...)
@@ -108,9 +108,9 @@ func cmdCoturn(ts *testscript.TestScript, neg bool, args []string) {
 			"--log-file", "stdout", "--simple-log",
 			"--pidfile", filepath.Join(ts.Getenv("WORK"), fmt.Sprintf("turnserver-%d.pid", port)))
 		addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-		stop, err := startProcess(ts.Getenv("WORK"), "turnserver", cmdArgs, fmt.Sprintf("turnserver-%d.log", port))
+		stop, err := resolveStartProcess(ts.Getenv("WORK"), "turnserver", cmdArgs, fmt.Sprintf("turnserver-%d.log", port))
 		ts.Check(err)
-		if err := waitSTUN(addr, coturnReady); err != nil {
+		if err := resolveWaitSTUN(addr, coturnReady); err != nil {
 			stop()
 			ts.Logf("turnserver on port %d: %v; retrying", port, err)
 			continue
@@ -123,7 +123,7 @@ func cmdCoturn(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Fatalf("turnserver did not answer on loopback after 3 attempts")
 }
 
-func has6() bool {
+func resolveHas6() bool {
 	c, err := net.ListenPacket("udp6", "[::1]:0")
 	if err != nil {
 		return false
@@ -132,15 +132,15 @@ func has6() bool {
 	return true
 }
 
-// freeUDPPort returns a port free on 127.0.0.1 (and ::1 when IPv6 works) a
+// resolveFreeUDPPort returns a port free on 127.0.0.1 (and ::1 when IPv6 works) a
 // moment ago; callers retry on collision.
-func freeUDPPort(ts *testscript.TestScript) int {
+func resolveFreeUDPPort(ts *testscript.TestScript) int {
 	for range 20 {
 		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		ts.Check(err)
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
-		if !has6() {
+		if !resolveHas6() {
 			return port
 		}
 		if c6, err := net.ListenPacket("udp6", fmt.Sprintf("[::1]:%d", port)); err == nil {
@@ -152,10 +152,10 @@ func freeUDPPort(ts *testscript.TestScript) int {
 	return 0
 }
 
-// startProcess starts a background process (its output to a log file in
+// resolveStartProcess starts a background process (its output to a log file in
 // dir) and returns a function that stops it by PID: SIGTERM, then SIGKILL
 // after two seconds.
-func startProcess(dir, prog string, args []string, logName string) (func(), error) {
+func resolveStartProcess(dir, prog string, args []string, logName string) (func(), error) {
 	logf, err := os.Create(filepath.Join(dir, logName))
 	if err != nil {
 		return nil, err
@@ -184,8 +184,8 @@ func startProcess(dir, prog string, args []string, logName string) (func(), erro
 	}, nil
 }
 
-// waitSTUN polls addr with Binding requests every 50 ms until it answers.
-func waitSTUN(addr netip.AddrPort, limit time.Duration) error {
+// resolveWaitSTUN polls addr with Binding requests every 50 ms until it answers.
+func resolveWaitSTUN(addr netip.AddrPort, limit time.Duration) error {
 	c, err := net.ListenUDP("udp4", nil)
 	if err != nil {
 		return err
@@ -289,7 +289,7 @@ func startNATLab(t *testing.T, randomFully bool) natLab {
 	}
 	run(masq...)
 	dir := t.TempDir()
-	stop, err := startProcess(dir, "ip", []string{"netns", "exec", wan, "timeout", "120", "turnserver", "-n", "--stun-only",
+	stop, err := resolveStartProcess(dir, "ip", []string{"netns", "exec", wan, "timeout", "120", "turnserver", "-n", "--stun-only",
 		"-L", "198.51.100.2", "-L", "198.51.100.3", "-p", "3478", "--no-cli", "--no-tls", "--no-dtls",
 		"--log-file", "stdout", "--simple-log", "--pidfile", filepath.Join(dir, "turnserver.pid")}, "turnserver.log")
 	if err != nil {
@@ -360,7 +360,7 @@ func TestResolveNATLab(t *testing.T) {
 			}
 			n := rep.NAT.IPv4
 			got := fmt.Sprintf("%s %s behind=%v local=%v mapping=%s varies=%v", rep.Public.IPv4.Status, rep.Public.IPv4.Address,
-				deref(n.BehindNAT), deref(n.Local), n.Mapping, deref(n.MappingVariesByDest))
+				resolveDeref(n.BehindNAT), resolveDeref(n.Local), n.Mapping, resolveDeref(n.MappingVariesByDest))
 			want := fmt.Sprintf("confirmed 198.51.100.1 behind=true local=10.77.0.2 mapping=%s varies=%t", tt.mapping, tt.varies)
 			if got != want {
 				t.Errorf("verdict in the namespace NAT:\n got %s\nwant %s\n%s", got, want, data)
@@ -369,7 +369,7 @@ func TestResolveNATLab(t *testing.T) {
 	}
 }
 
-func deref[T any](p *T) any {
+func resolveDeref[T any](p *T) any {
 	if p == nil {
 		return nil
 	}
