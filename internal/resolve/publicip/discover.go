@@ -100,6 +100,7 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 	// pointless once STUN has failed. The collecting loop below decides.
 	finished := [3]chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
 	startNow := [3]chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
+	agreedCh := make(chan struct{})
 	later := func(idx int, delay time.Duration, method Method, names []string, run func()) {
 		defer close(finished[idx])
 		if len(names) == 0 {
@@ -108,13 +109,19 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 		if delay > 0 {
 			timer := time.NewTimer(delay)
 			defer timer.Stop()
+			notStarted := func(why string) {
+				for i, name := range names {
+					emit(Source{Method: method, Server: name, Err: "not started: " + why, order: i})
+				}
+			}
 			select {
 			case <-timer.C:
 			case <-startNow[idx]:
+			case <-agreedCh: // waiting only for a second STUN answer
+				notStarted(errStopped.Error())
+				return
 			case <-ctx.Done():
-				for i, name := range names {
-					emit(Source{Method: method, Server: name, Err: "not started: " + describe(ctx, ctx.Err()), order: i})
-				}
+				notStarted(describe(ctx, ctx.Err()))
 				return
 			}
 		}
@@ -172,6 +179,7 @@ func Discover(ctx context.Context, cfg Config, v6 bool) Result {
 			}
 			if _, n := vote(sources, v6); n >= 2 {
 				agreed = true
+				close(agreedCh)
 				if stunLeft == 0 || stunAnswers >= 2 {
 					cancel(errStopped)
 				} else {
