@@ -143,7 +143,7 @@ func TestDiscover(t *testing.T) {
 					Whoami: []publicip.Whoami{{Kind: "cloudflare", Server: d.Addr.String()}},
 				}
 			},
-			timeout: 400 * time.Millisecond,
+			timeout: time.Second,
 			want:    summary{Status: publicip.StatusSingleSource, Address: "198.51.100.7", Answers: []string{"stun!timeout", "dns=198.51.100.7"}},
 		},
 		{

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 )
@@ -117,6 +118,9 @@ func describe(ctx context.Context, err error) string {
 			return "timeout"
 		}
 		return cause.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "timeout" // the deadline passed a moment before ctx noticed
 	}
 	var de *net.DNSError
 	if errors.As(err, &de) {
