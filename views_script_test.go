@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Script commands of the data views (encodings, statistics, digests).
+func init() {
+	scriptCmds["sha256"] = cmdSHA256
+	scriptCmds["statsjson"] = cmdStatsJSON
+}
+
+// cmdSHA256 sets VAR to the hex SHA-256 of FILE.
+//
+//	sha256 FILE VAR
+func cmdSHA256(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sha256 FILE VAR")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	sum := sha256.Sum256(b)
+	ts.Setenv(args[1], hex.EncodeToString(sum[:]))
+}
+
+// statsFields are the keys every --stats-json object has.
+var statsFields = []string{
+	"schema", "protocol", "local", "remote", "bytes_sent", "bytes_received",
+	"duration_seconds", "send_bytes_per_second", "receive_bytes_per_second",
+	"send_complete", "exit", "error", "sha256_sent", "sha256_received",
+}
+
+// cmdStatsJSON checks that FILE has exactly one line that is a JSON
+// object (the --stats-json output; the final error line of a failed run
+// follows it), that it has every field with every field, and that each KEY has the JSON VALUE given
+// (KEY=VALUE), or is not null (KEY!=null).
+//
+//	statsjson FILE [KEY=VALUE | KEY!=null]...
+func cmdStatsJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: statsjson FILE [KEY=VALUE | KEY!=null]...")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var last string
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "{") {
+			last = l
+			n++
+		}
+	}
+	if n != 1 {
+		ts.Fatalf("statsjson: %d JSON lines in %s, want 1", n, args[0])
+	}
+	dec := json.NewDecoder(strings.NewReader(last))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		ts.Fatalf("statsjson: last line %q: %v", last, err)
+	}
+	if dec.More() {
+		ts.Fatalf("statsjson: more than one JSON value on the last line %q", last)
+	}
+	for _, k := range statsFields {
+		if _, ok := obj[k]; !ok {
+			ts.Fatalf("statsjson: field %q missing from %s", k, last)
+		}
+	}
+	if obj["schema"] != "sockcat.stats/v1" {
+		ts.Fatalf("statsjson: schema %v", obj["schema"])
+	}
+	for _, a := range args[1:] {
+		if k, ok := strings.CutSuffix(a, "!=null"); ok {
+			if obj[k] == nil {
+				ts.Fatalf("statsjson: %s is null in %s", k, last)
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("statsjson: bad check %q", a)
+		}
+		d := json.NewDecoder(bytes.NewReader([]byte(v)))
+		d.UseNumber()
+		var want any
+		if err := d.Decode(&want); err != nil {
+			ts.Fatalf("statsjson: value of %s: %v", k, err)
+		}
+		if diff := cmp.Diff(want, obj[k]); diff != "" {
+			ts.Fatalf("statsjson: %s mismatch (-want +got):\n%s", k, diff)
+		}
+	}
+}
