@@ -160,7 +160,7 @@ func TestDiscover(t *testing.T) {
 					HTTP:   []string{html, e500, huge},
 				}
 			},
-			timeout: 500 * time.Millisecond,
+			timeout: time.Second,
 			want: summary{Status: publicip.StatusNotFound, Answers: []string{
 				"stun!timeout", "dns!timeout", "http!body \"<!DOCTYPE html><html…\" is not an ip address",
 				"http!http status 500 Internal Server Error", "http!body longer than 64 bytes"}},
@@ -170,7 +170,7 @@ func TestDiscover(t *testing.T) {
 			setup: func(t *testing.T) publicip.Config {
 				return publicip.Config{HTTP: []string{echoServer(t, "127.0.0.1:0", resolvetest.EchoSlow, pub)}}
 			},
-			timeout: 300 * time.Millisecond,
+			timeout: 600 * time.Millisecond,
 			want:    summary{Status: publicip.StatusNotFound, Answers: []string{"http!timeout"}},
 		},
 		{
