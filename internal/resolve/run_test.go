@@ -250,3 +250,21 @@ func TestRunLocalOnlyOneFamily(t *testing.T) {
 		t.Errorf("--local printed the public section:\n%s", out)
 	}
 }
+
+func TestRunWSLHint(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.Local = true
+	cfg.ProcVersion = func() string { return "Linux version 5.15.90.1-microsoft-standard-WSL2" }
+	rep, err := resolve.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, h := range rep.Hints {
+		found = found || strings.HasPrefix(h, "WSL2: ")
+	}
+	if !found {
+		t.Errorf("hints lack the WSL2 warning: %q", rep.Hints)
+	}
+}
