@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -69,6 +70,9 @@ func parseProxy(s string) (proxySpec, error) {
 	if host == "" {
 		return p, bad("no host")
 	}
+	if !validHost(host) {
+		return p, bad(fmt.Sprintf("host %q is not a host name or IP address", host))
+	}
 	if port == "" {
 		return p, bad("no port")
 	}
@@ -93,6 +97,20 @@ func parseProxy(s string) (proxySpec, error) {
 		}
 	}
 	return p, nil
+}
+
+// validHost reports whether h is an IP address or a plausible host name
+// (letters, digits, '-', '_' and dots).
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return len(h) <= 253
 }
 
 // checkProxy validates the -X URL before any socket exists.

@@ -32,6 +32,7 @@ func TestParseProxy(t *testing.T) {
 		{in: "127.0.0.1:3128", wantErr: "-X/--proxy"},
 		{in: "http://127.0.0.1", wantErr: "no port"},
 		{in: "http://:3128", wantErr: "no host"},
+		{in: "soCks5://]:1", wantErr: `host "]" is not a host name or IP address`},
 		{in: "http://127.0.0.1:0", wantErr: `port "0" is not 1-65535`},
 		{in: "socks5://127.0.0.1:65536", wantErr: `port "65536" is not 1-65535`},
 		{in: "http://127.0.0.1:3128/x", wantErr: "unexpected path"},
