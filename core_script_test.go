@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 )
 
 func init() {
 	scriptCmds["netns"] = cmdNetns
+	scriptCmds["closedport"] = cmdClosedPort
 	scriptConds["netns"] = func() (bool, error) {
 		if os.Geteuid() != 0 {
 			return false, nil
@@ -46,4 +49,40 @@ func cmdNetns(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("ip -n %s link set lo up: %v\n%s", name, err, out)
 	}
 	ts.Setenv(args[0], name)
+}
+
+// cmdClosedPort sets VAR to a TCP port on 127.0.0.1 where connections are
+// refused, and keeps it that way for the script's lifetime: the port is
+// bound by a socket that never listens, so no other test's listener can be
+// given it (a port that was merely closed can be reused at once).
+//
+//	closedport VAR
+func cmdClosedPort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: closedport VAR")
+	}
+	port, closeFn, err := reserveClosedPort()
+	if err != nil {
+		ts.Fatalf("closedport: %v", err)
+	}
+	ts.Defer(closeFn)
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// reserveClosedPort binds a TCP socket on 127.0.0.1:0 without listening.
+func reserveClosedPort() (int, func(), error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		unix.Close(fd)
+		return 0, nil, err
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return 0, nil, err
+	}
+	return sa.(*unix.SockaddrInet4).Port, func() { unix.Close(fd) }, nil
 }

@@ -135,13 +135,14 @@ func TestRunUsageErrors(t *testing.T) {
 
 // TestRunExitCodes covers 0, 1 and the one-line error of a runtime failure.
 func TestRunExitCodes(t *testing.T) {
-	// A port that was just closed: connect is refused.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port bound by a socket that never listens: connect is refused, and
+	// no other test can be given the port meanwhile.
+	cport, closeFn, err := reserveClosedPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	t.Cleanup(closeFn)
+	closed := strconv.Itoa(cport)
 
 	echo, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -224,18 +224,13 @@ func TestConnectPeerReset(t *testing.T) {
 // TestConnectTriesEveryAddress: a name resolving to several addresses is
 // dialled in order; the last error is reported when all fail.
 func TestConnectTriesEveryAddress(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := refusedPort(t)
 	cfg := baseConfig()
 	cfg.Host = "localhost" // /etc/hosts: 127.0.0.1 and usually ::1
 	cfg.Port = port
 	var stderr lockedBuffer
 	cfg.Verbose = true
-	err = Run(context.Background(), cfg, Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr})
+	err := Run(context.Background(), cfg, Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr})
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("error = %v, want connection refused", err)
 	}
@@ -384,4 +379,36 @@ func TestUDPLinesFromTerminal(t *testing.T) {
 			}()
 		}
 	}
+}
+
+// refusedPort returns a TCP port where connections to 127.0.0.1 and ::1 are
+// refused for the test's lifetime: sockets bound to it never listen, so no
+// concurrent test can be given the port.
+func refusedPort(t *testing.T) int {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		fd4, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Bind(fd4, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		sa, _ := unix.Getsockname(fd4)
+		port := sa.(*unix.SockaddrInet4).Port
+		fd6, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			unix.SetsockoptInt(fd6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+			if err := unix.Bind(fd6, &unix.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}}); err != nil {
+				unix.Close(fd6)
+				unix.Close(fd4)
+				continue // taken on ::1; try another
+			}
+			t.Cleanup(func() { unix.Close(fd6) })
+		}
+		t.Cleanup(func() { unix.Close(fd4) })
+		return port
+	}
+	t.Fatal("no port free on both 127.0.0.1 and ::1")
+	return 0
 }
