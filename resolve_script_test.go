@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -17,8 +19,10 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sockcat/sockcat/internal/resolve"
 	"github.com/sockcat/sockcat/internal/resolve/publicip"
 	"github.com/sockcat/sockcat/internal/resolve/resolvetest"
+	"github.com/sockcat/sockcat/modes"
 )
 
 // Script commands of `sockcat resolve`. Every server they start listens on
@@ -451,5 +455,28 @@ func TestResolveExitCodes(t *testing.T) {
 				t.Errorf("stderr = %q, want %q", stderr.String(), tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestResolveInterrupted: SIGINT during discovery (a cancelled context)
+// ends resolve at once with context.Canceled, which run reports as 130,
+// and nothing half-gathered is printed.
+func TestResolveInterrupted(t *testing.T) {
+	silent, err := resolvetest.StartSTUN("127.0.0.1:0", resolvetest.STUNSilent, resolvetest.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	cfg := &resolve.Config{Only4: true, Public: true, Timeout: 10 * time.Second, NoExternal: true, STUN: []string{silent.Addr.String()}}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	err = modes.Resolve(ctx, cfg, modes.Stdio{In: strings.NewReader(""), Out: &stdout, Err: &stderr})
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
+		t.Errorf("Resolve = %v after %v, want context.Canceled soon after the interrupt", err, time.Since(start))
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("stdout = %q, want nothing", stdout.String())
 	}
 }
