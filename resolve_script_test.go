@@ -227,6 +227,11 @@ func natLabMissing() string {
 			return p + " missing: scripts/test.sh installs iproute2, iptables and coturn"
 		}
 	}
+	probe := fmt.Sprintf("scr%d-probe", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
+		return fmt.Sprintf("cannot create network namespaces: %v: %s", err, bytes.TrimSpace(out))
+	}
+	exec.Command("ip", "netns", "del", probe).Run()
 	return ""
 }
 
