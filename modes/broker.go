@@ -10,17 +10,27 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/sockcat/sockcat/ioutil"
+	"golang.org/x/sys/unix"
 )
 
 // --broker and --chat (SPEC §5): every client's bytes go to every other
 // client and to stdout; stdin goes to every client. Each client has a writer
-// of its own behind a bounded queue, and a relay never waits for it: when a
-// queue is full the client has stopped reading, and it is dropped with a log
-// line, so it never slows the others (select { case q <- b: default: drop }).
+// of its own behind a bounded queue, and a relay never waits for it
+// (select { case q <- b: default: drop }).
+//
+// Flow control. A sender is read only as fast as the fastest of the other
+// clients takes its bytes: while every other client has more than
+// brokerHighWater queued, the sender's socket is not read, and TCP holds the
+// sender back. A client that falls more than brokerLag behind the fastest
+// one is slow or stuck: it is dropped with a log line, so it never slows the
+// others. When every other client is backlogged (a single peer, or all of
+// them stuck), one that makes no progress for brokerStall is dropped too.
+//
 // Sockets have TCP_NODELAY, so a short line is relayed at once instead of
 // waiting on Nagle's algorithm for the previous one to be acknowledged.
 //
@@ -30,10 +40,18 @@ import (
 // are announced. The broker runs until interrupted.
 
 const (
-	// brokerQueueBytes bounds the bytes waiting for one client; past it the
-	// client is dropped. With 50 clients this keeps the worst case within a
-	// few tens of MiB, and the usual case (clients that read) near zero.
-	brokerQueueBytes = 512 << 10
+	// brokerHighWater: a sender is not read while every other client has
+	// more than this queued.
+	brokerHighWater = 256 << 10
+	// brokerLag: a client with this much more queued than the fastest
+	// other client is dropped. Queues are bounded by about
+	// brokerHighWater + clients × buffer size + brokerLag, and the chunks in
+	// them are shared, so the memory they hold is about that once, not once
+	// per client.
+	brokerLag = 4 << 20
+	// brokerStall: when every other client is backlogged, one that has
+	// taken no byte for this long is dropped.
+	brokerStall = 2 * time.Second
 	// brokerQueueChunks bounds the number of reads waiting for one client.
 	brokerQueueChunks = 1024
 	// brokerWritev bounds what one writev to a client carries.
@@ -76,6 +94,7 @@ func Broker(ctx context.Context, cfg *Config, stdio Stdio) error {
 		pool:  newBufPool(cfg.Net.Buffer()),
 	}
 	b.list.Store(&[]*bclient{})
+	b.wake = make(chan struct{})
 	start := time.Now()
 	if !cfg.Stream.RecvOnly {
 		go b.broadcastInput(ctx, v.In) // not joined: see serveKeepOpen
@@ -111,6 +130,9 @@ type broker struct {
 
 	list atomic.Pointer[[]*bclient] // the clients relays go to; copied on change
 
+	wakeMu sync.Mutex    // guards wake
+	wake   chan struct{} // closed (and replaced) when a queue falls below brokerHighWater
+
 	mu     sync.Mutex // guards following, and changes of list
 	unixNo int        // names Unix clients, which have no address
 	closed bool
@@ -123,10 +145,13 @@ type broker struct {
 // bclient is one broker client.
 type bclient struct {
 	conn   net.Conn
-	name   string // ADDR:PORT, for logs
-	nick   string // --chat: user@ADDR:PORT
+	raw    syscall.RawConn // for writes that never wait; nil when not a socket (TLS)
+	mu     sync.Mutex      // held by a sender while it writes directly or queues
+	name   string          // ADDR:PORT, for logs
+	nick   string          // --chat: user@ADDR:PORT
 	q      chan []byte
 	queued atomic.Int64  // bytes in q
+	moved  atomic.Int64  // unix nanoseconds of the last write to it
 	leave  chan struct{} // closed when the client half-closed: drain, then FIN
 	gone   chan struct{} // closed when its I/O must stop
 	once   sync.Once
@@ -140,27 +165,139 @@ func (c *bclient) kill() {
 	})
 }
 
-// send queues b for the client without ever waiting: a full queue means the
-// client stopped reading, and it is dropped.
-func (c *bclient) send(b *broker, p []byte) {
-	if c.queued.Add(int64(len(p))) > brokerQueueBytes {
-		b.drop(c)
+// send hands p to the client without ever waiting: when nothing is queued
+// for it, straight to its socket as far as the socket takes it at once (most
+// relays end there, with no goroutine switch); the rest goes to its queue.
+// floor is the queue of the fastest receiver: a client more than brokerLag
+// behind it, or with a full queue, is dropped.
+func (c *bclient) send(b *broker, p []byte, floor int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.raw != nil && c.queued.Load() == 0 {
+		n, err := c.writeNow(p)
+		if n > 0 {
+			b.sent.Add(int64(n))
+			c.moved.Store(time.Now().UnixNano())
+		}
+		if err != nil {
+			c.kill()
+			return
+		}
+		if p = p[n:]; len(p) == 0 {
+			return
+		}
+	}
+	if q := c.queued.Add(int64(len(p))); q-floor > brokerLag {
+		b.drop(c, fmt.Sprintf("%s behind the fastest client", ioutil.FormatSize(q-floor)))
 		return
 	}
 	select {
 	case c.q <- p:
 	default:
-		b.drop(c)
+		b.drop(c, fmt.Sprintf("%d writes queued", cap(c.q)))
 	}
 }
 
-// drop ends a client whose queue overflowed, with a log line.
-func (b *broker) drop(c *bclient) {
+// writeNow writes what the socket takes without waiting (MSG_DONTWAIT), and
+// never raises SIGPIPE (MSG_NOSIGNAL).
+func (c *bclient) writeNow(p []byte) (int, error) {
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, e := unix.SendmsgN(int(fd), p[n:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+			switch e {
+			case nil:
+				n += m
+				continue
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+			default:
+				werr = e
+			}
+			break
+		}
+		return true // never wait for room: what is left is queued
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+// drop ends a slow or stuck client, with a log line.
+func (b *broker) drop(c *bclient, why string) {
 	if !c.drops.CompareAndSwap(false, true) {
 		return
 	}
-	warnf(b.stdio, "dropped %s: it stopped reading (over %s queued)", c.name, ioutil.FormatSize(brokerQueueBytes))
+	warnf(b.stdio, "dropped %s: it stopped reading (%s)", c.name, why)
 	c.kill()
+	b.signal()
+}
+
+// signal wakes the senders waiting in pace.
+func (b *broker) signal() {
+	b.wakeMu.Lock()
+	close(b.wake)
+	b.wake = make(chan struct{})
+	b.wakeMu.Unlock()
+}
+
+func (b *broker) waiter() <-chan struct{} {
+	b.wakeMu.Lock()
+	defer b.wakeMu.Unlock()
+	return b.wake
+}
+
+// floor returns the smallest queue among the clients other than from that
+// are still served (0 when there are none).
+func floor(list []*bclient, from *bclient) int64 {
+	m := int64(-1)
+	for _, c := range list {
+		if c == from || c.drops.Load() {
+			continue
+		}
+		if q := c.queued.Load(); m < 0 || q < m {
+			m = q
+		}
+	}
+	return max(m, 0)
+}
+
+// pace waits while every client other than c has more than brokerHighWater
+// queued, so that c is read only as fast as the fastest of them writes.
+// While it waits, a backlogged client that takes nothing for brokerStall is
+// dropped.
+func (b *broker) pace(c *bclient) error {
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		wake := b.waiter()
+		if floor(*b.list.Load(), c) <= brokerHighWater {
+			return nil
+		}
+		if t == nil {
+			t = time.NewTimer(brokerStall)
+		}
+		select {
+		case <-wake:
+		case <-c.gone:
+			return net.ErrClosed
+		case <-t.C:
+			t.Reset(brokerStall)
+			for _, x := range *b.list.Load() {
+				idle := time.Since(time.Unix(0, x.moved.Load()))
+				if x != c && x.queued.Load() > brokerHighWater && idle >= brokerStall {
+					b.drop(x, fmt.Sprintf("nothing taken for %v", idle.Round(time.Millisecond)))
+				}
+			}
+		}
+	}
 }
 
 // admit adds a client, or closes it at once at the -m cap.
@@ -182,6 +319,10 @@ func (b *broker) admit(conn net.Conn) {
 		gone:  make(chan struct{}),
 	}
 	c.nick = "user@" + c.name
+	c.moved.Store(time.Now().UnixNano())
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	if _, ok := conn.RemoteAddr().(*net.UnixAddr); ok {
 		b.unixNo++
 		c.name = "unix client " + strconv.Itoa(b.unixNo)
@@ -194,7 +335,7 @@ func (b *broker) admit(conn net.Conn) {
 
 	logf(b.cfg, b.stdio, "connection from %s (%d connected)", c.name, len(list))
 	if b.chat {
-		c.send(b, fmt.Appendf(nil, "<announce> you are %s; %d connected\n", c.nick, len(list)))
+		c.send(b, fmt.Appendf(nil, "<announce> you are %s; %d connected\n", c.nick, len(list)), 0)
 		b.announce(c, fmt.Appendf(nil, "<announce> %s joined\n", c.nick))
 	}
 	go b.serveClient(c)
@@ -215,6 +356,7 @@ func (b *broker) remove(c *bclient) (int, bool) {
 		list = append(list, x)
 	}
 	b.list.Store(&list)
+	b.signal() // the floor may have risen
 	return len(list), found
 }
 
@@ -265,6 +407,9 @@ func (b *broker) readClient(c *bclient) error {
 	prefix := []byte("<" + c.nick + "> ")
 	maxLine := b.cfg.Net.Buffer()
 	for {
+		if err := b.pace(c); err != nil {
+			return err
+		}
 		err := readPooled(c.conn, b.pool, func(p []byte) error {
 			b.received.Add(int64(len(p)))
 			var chunk []byte
@@ -295,9 +440,11 @@ func (b *broker) relay(from *bclient, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	for _, c := range *b.list.Load() {
-		if c != from {
-			c.send(b, p)
+	list := *b.list.Load()
+	low := floor(list, from)
+	for _, c := range list {
+		if c != from && !c.drops.Load() {
+			c.send(b, p, low)
 		}
 	}
 	if from == nil || b.cfg.Stream.SendOnly {
@@ -343,7 +490,10 @@ func (b *broker) writeClient(c *bclient, done chan<- struct{}) {
 		w := bufs
 		m, err := w.WriteTo(c.conn)
 		clear(bufs)
-		c.queued.Add(-n)
+		c.moved.Store(time.Now().UnixNano())
+		if q := c.queued.Add(-n); q <= brokerHighWater && q+n > brokerHighWater {
+			b.signal()
+		}
 		b.sent.Add(m)
 		if err != nil {
 			c.kill()
@@ -371,16 +521,14 @@ func (b *broker) broadcastInput(ctx context.Context, in io.Reader) {
 			} else {
 				chunk = append([]byte(nil), buf[:n]...)
 			}
-			if len(chunk) > 0 {
-				for _, c := range *b.list.Load() {
-					c.queued.Add(int64(len(chunk)))
-					select {
-					case c.q <- chunk:
-					case <-c.gone:
-					case <-ctx.Done():
-						return
-					}
+			for _, c := range *b.list.Load() {
+				if len(chunk) == 0 || !b.room(ctx, c) {
+					continue
 				}
+				c.send(b, chunk, c.queued.Load()) // its own floor: stdin never drops a client
+			}
+			if ctx.Err() != nil {
+				return
 			}
 		}
 		if err != nil {
@@ -390,11 +538,29 @@ func (b *broker) broadcastInput(ctx context.Context, in io.Reader) {
 			if b.chat {
 				if rest := lines.flush(prefix); len(rest) > 0 {
 					for _, c := range *b.list.Load() {
-						c.send(b, rest)
+						c.send(b, rest, c.queued.Load())
 					}
 				}
 			}
 			return
+		}
+	}
+}
+
+// room waits until c has no more than brokerHighWater queued; false if c
+// or the broker ended first.
+func (b *broker) room(ctx context.Context, c *bclient) bool {
+	for {
+		wake := b.waiter()
+		if c.queued.Load() <= brokerHighWater {
+			return true
+		}
+		select {
+		case <-wake:
+		case <-c.gone:
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

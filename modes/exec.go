@@ -220,6 +220,10 @@ func checkExec(s ServeOptions) error {
 		return errors.New("--exec: empty command")
 	}
 	if _, err := exec.LookPath(words[0]); err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
 		return fmt.Errorf("--exec: %s: %w", words[0], reason(err))
 	}
 	return nil

@@ -87,10 +87,16 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 
 // validHostName reports whether s looks like a DNS name: labels of letters,
 // digits, '-' and '_', 1–63 bytes each, 253 bytes in all, an optional final
-// dot. It does not tell whether the name exists.
+// dot, and a last label that is not all digits (RFC 3696 §2), so a mistyped
+// address such as 10.0.0.256 is refused rather than looked up. It does not
+// tell whether the name exists.
 func validHostName(s string) bool {
 	s = strings.TrimSuffix(s, ".")
 	if s == "" || len(s) > 253 {
+		return false
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
 		return false
 	}
 	for _, label := range strings.Split(s, ".") {

@@ -1,0 +1,256 @@
+package modes
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// payloadFor returns n pseudo-random bytes whose values are all ≡ id mod k,
+// so that the client a byte came from can be told by looking at it.
+func payloadFor(id, k, n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, uint64(id)))
+	b := make([]byte, n)
+	for i := range b {
+		v := int(r.Uint32()&0xff) / k * k
+		if v+id > 255 {
+			v -= k
+		}
+		b[i] = byte(v + id)
+	}
+	return b
+}
+
+// TestKeepOpenClients: four clients at once under -k. Each client's bytes
+// reach stdout whole (sha256 per client) and never cut by another client's
+// inside one write; stdin reaches every client whole, then FIN.
+func TestKeepOpenClients(t *testing.T) {
+	const (
+		clients = 4
+		upSize  = 1 << 20
+		inSize  = 512 << 10
+	)
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	out := &chunkRecorder{}
+	errb := &srvBuffer{}
+	cfg := listenCfg()
+	cfg.Serve.KeepOpen = true
+	cfg.Verbose = true
+	srv := startServer(t, cfg, Stdio{In: inR, Out: out, Err: errb})
+
+	stdin := payloadFor(0, 1, inSize, 99)
+	ups := make([][]byte, clients)
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		ups[i] = payloadFor(i, clients, upSize, 7)
+		conns[i] = dial(t, "tcp", srv.addr)
+	}
+	errb.waitFor(t, fmt.Sprintf("(%d connected)", clients))
+
+	var wg sync.WaitGroup
+	got := make([][32]byte, clients)
+	for i, c := range conns {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Write(ups[i]); err != nil {
+				t.Errorf("client %d: write: %v", i, err)
+			}
+			c.(*net.TCPConn).CloseWrite()
+		}()
+		go func() {
+			defer wg.Done()
+			h := sha256.New()
+			c.SetReadDeadline(time.Now().Add(srvWait))
+			if _, err := io.Copy(h, c); err != nil {
+				t.Errorf("client %d: read: %v", i, err)
+			}
+			copy(got[i][:], h.Sum(nil))
+		}()
+	}
+	if _, err := inW.Write(stdin); err != nil {
+		t.Fatal(err)
+	}
+	inW.Close()
+	wg.Wait()
+	for i := range got {
+		if got[i] != sha256.Sum256(stdin) {
+			t.Errorf("client %d: stdin arrived with another sha256", i)
+		}
+	}
+
+	deadline := time.Now().Add(srvWait)
+	for out.size() < clients*upSize && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	per := make([][]byte, clients)
+	for n, ch := range out.chunks {
+		id := int(ch[0]) % clients
+		for _, b := range ch {
+			if int(b)%clients != id {
+				t.Fatalf("write %d mixes bytes of clients %d and %d", n, id, int(b)%clients)
+			}
+		}
+		per[id] = append(per[id], ch...)
+	}
+	for i := range per {
+		if sha256.Sum256(per[i]) != sha256.Sum256(ups[i]) {
+			t.Errorf("client %d: stdout has %d bytes of it, want %d (sha256 differs)", i, len(per[i]), upSize)
+		}
+	}
+	if err := srv.stop(t); !errors.Is(err, context.Canceled) {
+		t.Errorf("-k ended with %v, want context.Canceled (interrupted)", err)
+	}
+}
+
+// TestKeepOpenMaxConns: with -m 2 a third client is closed at once and
+// logged; once a client leaves there is room again. (With a terminal on
+// stdin a client leaves at its EOF; otherwise it would keep receiving stdin,
+// as a single connection does.)
+func TestKeepOpenMaxConns(t *testing.T) {
+	errb := &srvBuffer{}
+	out := &srvBuffer{}
+	cfg := listenCfg()
+	cfg.Serve.KeepOpen = true
+	cfg.Serve.MaxConns = 2
+	cfg.Verbose = true
+	cfg.StdinTTY = true
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	srv := startServer(t, cfg, Stdio{In: inR, Out: out, Err: errb})
+
+	c1 := dial(t, "tcp", srv.addr)
+	c2 := dial(t, "tcp", srv.addr)
+	errb.waitFor(t, "(2 connected)")
+	c3 := dial(t, "tcp", srv.addr)
+	c3.SetReadDeadline(time.Now().Add(srvWait))
+	n, err := c3.Read(make([]byte, 1))
+	if n != 0 || (err != io.EOF && !errors.Is(err, syscall.ECONNRESET)) {
+		t.Fatalf("third client: read = %d, %v; want it closed at once", n, err)
+	}
+	errb.waitFor(t, fmt.Sprintf("refused connection from %s: 2 clients connected (-m 2)", c3.LocalAddr()))
+
+	c1.Write([]byte("one\n"))
+	c1.Close()
+	errb.waitFor(t, "disconnected: sent 0 B, received 4 B (1 connected)")
+	c4 := dial(t, "tcp", srv.addr)
+	c4.Write([]byte("four\n"))
+	c2.Write([]byte("two\n"))
+	out.waitFor(t, "four\n")
+	out.waitFor(t, "two\n")
+	if strings.Contains(out.String(), "three") {
+		t.Error("the refused client was heard")
+	}
+}
+
+// TestKeepOpenLateClient: stdin is read once a first client is there; after
+// stdin EOF a client that arrives gets FIN at once and is still heard.
+func TestKeepOpenLateClient(t *testing.T) {
+	errb := &srvBuffer{}
+	out := &srvBuffer{}
+	cfg := listenCfg()
+	cfg.Serve.KeepOpen = true
+	cfg.Verbose = true
+	srv := startServer(t, cfg, Stdio{In: strings.NewReader("early\n"), Out: out, Err: errb})
+
+	c1 := dial(t, "tcp", srv.addr)
+	c1.SetReadDeadline(time.Now().Add(srvWait))
+	if b, err := io.ReadAll(c1); string(b) != "early\n" || err != nil {
+		t.Fatalf("first client got %q, %v; want stdin then EOF", b, err)
+	}
+	c2 := dial(t, "tcp", srv.addr)
+	c2.SetReadDeadline(time.Now().Add(srvWait))
+	if b, err := io.ReadAll(c2); len(b) != 0 || err != nil {
+		t.Fatalf("late client got %q, %v; want EOF at once", b, err)
+	}
+	c2.Write([]byte("late but heard\n"))
+	out.waitFor(t, "late but heard\n")
+}
+
+// TestKeepOpenQuitAfter: -q after stdin EOF ends a -k server normally.
+func TestKeepOpenQuitAfter(t *testing.T) {
+	cfg := listenCfg()
+	cfg.Serve.KeepOpen = true
+	cfg.Stream.QuitAfter = 50 * time.Millisecond
+	srv := startServer(t, cfg, Stdio{In: strings.NewReader("x"), Out: io.Discard, Err: io.Discard})
+	c := dial(t, "tcp", srv.addr)
+	io.ReadAll(c)
+	if err := srv.result(t); err != nil {
+		t.Fatalf("-k -q: %v, want nil", err)
+	}
+}
+
+// TestKeepOpenUDP: -k -u sends stdin to every sender heard from, and prints
+// every sender's datagrams.
+func TestKeepOpenUDP(t *testing.T) {
+	errb := &srvBuffer{}
+	out := &srvBuffer{}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	cfg := listenCfg()
+	cfg.UDP = true
+	cfg.Serve.KeepOpen = true
+	cfg.Verbose = true
+	srv := startServer(t, cfg, Stdio{In: inR, Out: out, Err: errb})
+
+	var cs []net.Conn
+	for i := range 3 {
+		c := dial(t, "udp", srv.addr)
+		fmt.Fprintf(c, "hello from %d\n", i)
+		errb.waitFor(t, "new sender "+c.LocalAddr().String())
+		cs = append(cs, c)
+	}
+	inW.Write([]byte("to all\n"))
+	for i, c := range cs {
+		c.SetReadDeadline(time.Now().Add(srvWait))
+		b := make([]byte, 100)
+		n, err := c.Read(b)
+		if string(b[:n]) != "to all\n" || err != nil {
+			t.Errorf("sender %d got %q, %v", i, b[:n], err)
+		}
+		out.waitFor(t, fmt.Sprintf("hello from %d\n", i))
+	}
+}
+
+// TestReadPooled: the buffer-free wait, then a pooled read, then EOF.
+func TestReadPooled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c := dial(t, "tcp", ln.Addr().String())
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pool := newBufPool(1024)
+	got := make(chan string, 1)
+	go func() {
+		var all bytes.Buffer
+		for {
+			err := readPooled(s, pool, func(b []byte) error { all.Write(b); return nil })
+			if err != nil {
+				got <- all.String() + "|" + err.Error()
+				return
+			}
+		}
+	}()
+	c.Write([]byte("abc"))
+	c.(*net.TCPConn).CloseWrite()
+	if g := <-got; g != "abc|EOF" {
+		t.Errorf("readPooled: %q, want abc then EOF", g)
+	}
+}
