@@ -164,10 +164,15 @@ func dialProxy(ctx context.Context, cfg *Config) (net.Conn, error) {
 		}
 		return nil, fmt.Errorf("proxy %s: %w", proxyAddr, err)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		return &tunnelConn{TCPConn: tc, target: tunnelAddr(target)}, nil
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return conn, nil
 	}
-	return conn, nil
+	var remote net.Addr = tunnelAddr(target)
+	if a, err := netip.ParseAddr(cfg.Host); err == nil { // an address literal: a real *net.TCPAddr
+		remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(a.Unmap(), uint16(cfg.Port)))
+	}
+	return &tunnelConn{TCPConn: tc, target: remote}, nil
 }
 
 // socksConnect runs the SOCKS5 CONNECT of golang.org/x/net/proxy over conn.
@@ -281,7 +286,7 @@ func (b byteReader) Read(p []byte) (int, error) {
 // keeps CloseWrite, ReadFrom and WriteTo, so half-close and splice still work.
 type tunnelConn struct {
 	*net.TCPConn
-	target tunnelAddr
+	target net.Addr // *net.TCPAddr for an address literal, else tunnelAddr
 }
 
 // RemoteAddr is the target, as the proxy was asked for it.
