@@ -257,6 +257,11 @@ func tlsClient(ctx context.Context, cfg *Config, stdio Stdio, conn net.Conn) (ne
 // handshakeError is the one line for a failed handshake with addr:
 // "tls handshake with 127.0.0.1:443: x509: certificate signed by unknown authority".
 func handshakeError(addr string, err error) error {
+	return fmt.Errorf("tls handshake with %s: %w", addr, handshakeReason(err))
+}
+
+// handshakeReason is the part of a handshake error the user needs.
+func handshakeReason(err error) error {
 	var cve *tls.CertificateVerificationError
 	if errors.As(err, &cve) {
 		err = cve.Err // drop crypto/tls's "tls: failed to verify certificate: "
@@ -264,16 +269,22 @@ func handshakeError(addr string, err error) error {
 	var oe *net.OpError
 	switch {
 	case errors.As(err, &oe) && oe.Op == "remote error":
-		err = &labelled{oe.Error(), err} // "remote error: tls: bad certificate": the peer refused us
+		return &labelled{oe.Error(), err} // "remote error: tls: bad certificate": the peer refused us
 	case errors.Is(err, context.DeadlineExceeded):
-		err = errTimeout
+		return errTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		err = &labelled{"connection closed by the peer (not a TLS peer?)", err}
-	default:
-		err = reason(err)
+		return &labelled{"connection closed by the peer (not a TLS peer?)", err}
 	}
-	return fmt.Errorf("tls handshake with %s: %w", addr, err)
+	return reason(err)
 }
+
+// serverHandshakeError is what reads and writes on a server connection
+// return after a failed handshake. Multi-client modes print it after the
+// client's address; tlsHandshake names the address itself.
+type serverHandshakeError struct{ err error }
+
+func (e *serverHandshakeError) Error() string { return "tls handshake: " + e.err.Error() }
+func (e *serverHandshakeError) Unwrap() error { return e.err }
 
 // logState prints the -v lines of a finished handshake: version, cipher
 // suite and ALPN, then the peer certificate.
@@ -326,7 +337,7 @@ func (c *tlsConn) handshake(ctx context.Context) error {
 			if ctx.Err() != nil {
 				c.err = ctx.Err()
 			} else {
-				c.err = handshakeError(peerName(c.raw), err)
+				c.err = &serverHandshakeError{handshakeReason(err)}
 			}
 			c.raw.Close()
 		}
@@ -369,10 +380,16 @@ func (c *tlsConn) CloseWrite() error {
 // --tls listener, so its failure is reported as one line before any data
 // moves. It does nothing for other connections.
 func tlsHandshake(ctx context.Context, conn net.Conn) error {
-	if c, ok := conn.(*tlsConn); ok {
-		return c.handshake(ctx)
+	c, ok := conn.(*tlsConn)
+	if !ok {
+		return nil
 	}
-	return nil
+	err := c.handshake(ctx)
+	var he *serverHandshakeError
+	if errors.As(err, &he) {
+		return fmt.Errorf("tls handshake with %s: %w", peerName(c.raw), he.err)
+	}
+	return err
 }
 
 // serverConfig builds the crypto/tls configuration of a --tls listener and
