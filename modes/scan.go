@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,6 +74,7 @@ type probe struct {
 	addr netip.Addr
 	zone uint32 // IPv6 scope id of addr's zone (0 = none)
 	port uint16
+	ai   int // index of addr in scanner.addrs
 }
 
 // result is what a probe found.
@@ -97,9 +100,9 @@ func Scan(ctx context.Context, cfg *Config, stdio Stdio) error {
 		return s.waitFor(ctx, out)
 	}
 	var targets []probe
-	for _, a := range s.addrs {
+	for ai, a := range s.addrs {
 		for _, p := range cfg.Ports {
-			targets = append(targets, probe{addr: a.addr, zone: a.zone, port: p})
+			targets = append(targets, probe{addr: a.addr, zone: a.zone, port: p, ai: ai})
 		}
 	}
 	err = s.run(ctx, targets, func(t probe, r result) error {
@@ -236,12 +239,13 @@ func (s *scanner) run(ctx context.Context, targets []probe, emit func(probe, res
 
 	workers := min(runtime.GOMAXPROCS(0), s.conc, len(targets))
 	conc := min(s.conc, len(targets))
-	e := &engine{s: s, targets: targets, results: make(chan indexed, 1024)}
+	e := &engine{s: s, targets: targets, results: make(chan []indexed, 64)}
 	if err := e.openWake(ctx); err != nil {
 		return err
 	}
 	defer e.closeWake()
 
+	homes := s.homePorts(e, workers)
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
 	for i := range workers {
@@ -252,7 +256,7 @@ func (s *scanner) run(ctx context.Context, targets []probe, emit func(probe, res
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := e.work(slots); err != nil {
+			if err := e.work(slots, homes[i]); err != nil {
 				errc <- err
 				cancel()
 			}
@@ -274,8 +278,10 @@ func (s *scanner) run(ctx context.Context, targets []probe, emit func(probe, res
 			cancel()
 		}
 	}
-	for ir := range e.results {
-		got[ir.i], have[ir.i] = ir.r, true
+	for batch := range e.results {
+		for _, ir := range batch {
+			got[ir.i], have[ir.i] = ir.r, true
+		}
 		for first == nil && next < len(targets) && have[next] {
 			fail(emit(targets[next], got[next]))
 			next++
@@ -301,6 +307,45 @@ func (s *scanner) run(ctx context.Context, targets []probe, emit func(probe, res
 	return nil
 }
 
+// homePorts gives each TCP worker a source address and port per target
+// address, chosen before any probe starts. A socket bound to a fixed port
+// (the port lock) and to the address the route would pick keeps both when
+// its connect is refused, so the next connect skips the kernel's search for
+// a free ephemeral port and the bind-table updates: about a fifth of the
+// kernel's work per port on loopback. -p sets the port for everyone; UDP
+// sockets are not reused and get none.
+func (s *scanner) homePorts(e *engine, workers int) [][]home {
+	homes := make([][]home, workers)
+	for i := range homes {
+		homes[i] = make([]home, len(s.addrs))
+		if s.udp {
+			continue
+		}
+		for ai, a := range s.addrs {
+			if s.cfg.Net.SourcePort != 0 {
+				homes[i][ai] = home{s.bindAddr(a.addr), s.cfg.Net.SourcePort}
+				continue
+			}
+			h, ok := s.pickHome(a)
+			if !ok {
+				continue
+			}
+			if e.homes == nil {
+				e.homes = make([]uint64, 65536/64)
+			}
+			e.homes[h.port/64] |= 1 << (h.port % 64)
+			homes[i][ai] = h
+		}
+	}
+	return homes
+}
+
+// home is a local address and port to bind before connecting (port 0: none).
+type home struct {
+	addr netip.Addr
+	port int
+}
+
 // indexed is a result and the index of its target.
 type indexed struct {
 	i int
@@ -313,7 +358,8 @@ type engine struct {
 	targets []probe
 	next    atomic.Int64 // index of the next target to start
 	stop    atomic.Bool  // ctx is done: start nothing more
-	results chan indexed
+	results chan []indexed // batches of results, one worker's each
+	homes   []uint64       // bitmap of the workers' home ports; read-only once workers run
 
 	// wake is an eventfd in every worker's epoll set; cancellation makes it
 	// readable so that workers blocked in epoll_wait return.
@@ -350,6 +396,11 @@ func (e *engine) closeWake() {
 	unix.Close(e.wake)
 }
 
+// isHome reports whether port is some worker's home port.
+func (e *engine) isHome(port uint16) bool {
+	return e.homes != nil && e.homes[port/64]&(1<<(port%64)) != 0
+}
+
 // take returns the index of the next target to probe.
 func (e *engine) take() (int, bool) {
 	if e.stop.Load() {
@@ -366,10 +417,13 @@ func (e *engine) take() (int, bool) {
 type inflight struct {
 	i        int
 	fd       int
-	sa       unix.Sockaddr
+	v6       bool
+	raw4     unix.RawSockaddrInet4 // the target, as connect(2) takes it
+	raw6     unix.RawSockaddrInet6
 	start    time.Time
 	deadline time.Time
 	tries    int  // TCP: probes that connected to themselves
+	reuse    bool // TCP: the socket is bound to the worker's home port (or to none when it has none)
 	resent   bool // UDP: the probe datagram went out a second time
 	done     bool
 }
@@ -381,19 +435,29 @@ type worker struct {
 	ep     int
 	live   map[int]*inflight // by descriptor
 	timers timerHeap
-	spare  [2]int // a refused TCP socket per family (0: IPv4, 1: IPv6), or -1
+	spare  []int  // per target address: a refused TCP socket bound to home, or -1
+	home   []home // per target address: the TCP source of this worker (port 0: the kernel picks)
 	buf    []byte
+	batch  []indexed
+	// scratch is the probe being started; it is copied to the heap only
+	// if the answer is not in at once, so most probes allocate nothing.
+	scratch inflight
 }
 
 // work is one worker goroutine's loop: start probes while slots are free,
 // then wait for answers and deadlines.
-func (e *engine) work(slots int) (err error) {
+func (e *engine) work(slots int, homes []home) (err error) {
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("scan: epoll: %w", err)
 	}
-	w := &worker{e: e, s: e.s, ep: ep, live: make(map[int]*inflight, slots), spare: [2]int{-1, -1}, buf: make([]byte, 1)}
+	w := &worker{e: e, s: e.s, ep: ep, live: make(map[int]*inflight, slots), spare: make([]int, len(homes)),
+		home: homes, buf: make([]byte, 1), batch: make([]indexed, 0, resultBatch)}
+	for i := range w.spare {
+		w.spare[i] = -1
+	}
 	defer w.close()
+	defer w.send()
 	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, e.wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(e.wake)}); err != nil {
 		return fmt.Errorf("scan: epoll: %w", err)
 	}
@@ -418,7 +482,11 @@ func (e *engine) work(slots int) (err error) {
 		if e.stop.Load() {
 			return nil
 		}
-		n, err := unix.EpollWait(ep, events, w.waitMillis())
+		wait := w.waitMillis()
+		if wait != 0 {
+			w.send() // about to block: let the output catch up
+		}
+		n, err := unix.EpollWait(ep, events, wait)
 		if err != nil && err != unix.EINTR {
 			return fmt.Errorf("scan: epoll_wait: %w", err)
 		}
@@ -476,25 +544,35 @@ func (w *worker) finish(p *inflight, r result, keep bool) {
 			unix.EpollCtl(w.ep, unix.EPOLL_CTL_DEL, p.fd, nil)
 		}
 	}
-	fam := famIndex(w.e.targets[p.i].addr)
-	if keep && w.spare[fam] < 0 {
-		w.spare[fam] = p.fd
+	ai := w.e.targets[p.i].ai
+	if keep && p.reuse && w.spare[ai] < 0 {
+		w.spare[ai] = p.fd
 	} else {
 		unix.Close(p.fd)
 	}
-	w.e.results <- indexed{p.i, r}
+	w.batch = append(w.batch, indexed{p.i, r})
+	if len(w.batch) == cap(w.batch) {
+		w.send()
+	}
 }
 
-func famIndex(a netip.Addr) int {
-	if a.Is4() {
-		return 0
+// send hands the batch of results to the collector. Results travel in
+// batches because a channel operation per port, waking the collector
+// each time, would cost more than the probe itself on loopback.
+func (w *worker) send() {
+	if len(w.batch) > 0 {
+		w.e.results <- w.batch
+		w.batch = make([]indexed, 0, resultBatch)
 	}
-	return 1
 }
+
+// resultBatch is how many results a worker collects before sending them.
+const resultBatch = 256
+
 
 // socket opens a non-blocking socket for t with the options of the command
-// line, bound to -s/-p when given.
-func (w *worker) socket(t probe, typ int) (int, error) {
+// line, bound to h, or to -s when h is empty.
+func (w *worker) socket(t probe, typ int, h home) (int, error) {
 	domain, nw := unix.AF_INET, "4"
 	if !t.addr.Is4() {
 		domain, nw = unix.AF_INET6, "6"
@@ -512,25 +590,127 @@ func (w *worker) socket(t probe, typ int) (int, error) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("scan: socket options: %w", reason(err))
 	}
-	cfg := w.s.cfg
-	if w.s.source.IsValid() || cfg.Net.SourcePort != 0 {
-		if cfg.Net.SourcePort != 0 {
-			// Every probe shares the source port: each has its own peer.
+	if w.s.source.IsValid() || h.port != 0 {
+		if h.port != 0 {
+			// Many probes share the source port, each with its own peer.
 			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 		}
-		src := w.s.source
+		src := h.addr
 		if !src.IsValid() {
-			src = netip.IPv4Unspecified()
-			if domain == unix.AF_INET6 {
-				src = netip.IPv6Unspecified()
-			}
+			src = w.s.bindAddr(t.addr)
 		}
-		if err := unix.Bind(fd, sockaddr(src, 0, cfg.Net.SourcePort)); err != nil {
+		if err := unix.Bind(fd, sockaddr(src, 0, h.port)); err != nil {
 			unix.Close(fd)
-			return -1, describe("scan: bind", netip.AddrPortFrom(src, uint16(cfg.Net.SourcePort)).String(), err)
+			return -1, describe("scan: bind", netip.AddrPortFrom(src, uint16(h.port)).String(), err)
 		}
 	}
 	return fd, nil
+}
+
+// bindAddr is the local address to bind for a target: -s, or the wildcard
+// of the target's family.
+func (s *scanner) bindAddr(target netip.Addr) netip.Addr {
+	switch {
+	case s.source.IsValid():
+		return s.source
+	case target.Is4():
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// pickHome finds the source address the kernel would use for target (or
+// -s) and a free port on it.
+func (s *scanner) pickHome(target scanAddr) (home, bool) {
+	domain := unix.AF_INET
+	if !target.addr.Is4() {
+		domain = unix.AF_INET6
+	}
+	src := s.source
+	if !src.IsValid() {
+		// A connected UDP socket learns the route's source address
+		// without sending anything.
+		fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return home{}, false
+		}
+		err = unix.Connect(fd, sockaddr(target.addr, target.zone, 9))
+		sa, _ := unix.Getsockname(fd)
+		unix.Close(fd)
+		if err != nil {
+			return home{}, false
+		}
+		src = sockaddrAddr(sa)
+		if !src.IsValid() || (src.Is6() && src.IsLinkLocalUnicast()) {
+			return home{}, false // a zone would be needed: leave it to the kernel
+		}
+	}
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return home{}, false
+	}
+	defer unix.Close(fd)
+	if unix.Bind(fd, sockaddr(src, 0, 0)) != nil {
+		return home{}, false
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return home{}, false
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return home{src, sa.Port}, true
+	case *unix.SockaddrInet6:
+		return home{src, sa.Port}, true
+	}
+	return home{}, false
+}
+
+// sockaddrAddr is the IP address of a socket address.
+func sockaddrAddr(sa unix.Sockaddr) netip.Addr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrFrom4(sa.Addr)
+	case *unix.SockaddrInet6:
+		return netip.AddrFrom16(sa.Addr).Unmap()
+	}
+	return netip.Addr{}
+}
+
+// setAddr stores t's address in p in the kernel's form.
+func (p *inflight) setAddr(t probe) {
+	p.v6 = !t.addr.Is4()
+	if !p.v6 {
+		p.raw4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: t.addr.As4()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&p.raw4.Port))[:], t.port)
+	} else {
+		p.raw6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: t.addr.As16(), Scope_id: t.zone}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&p.raw6.Port))[:], t.port)
+	}
+}
+
+// connect is connect(2) of fd to p's target. It does not tell the Go
+// scheduler about the call (RawSyscall): the socket is non-blocking, so the
+// call returns within microseconds, while entering a system call the
+// scheduler may wait on (unix.Connect) once per port lets the runtime hand
+// the thread's P around, which on loopback costs more than the connect.
+func (p *inflight) connect(fd int) error {
+	ptr, n := unsafe.Pointer(&p.raw4), unsafe.Sizeof(p.raw4)
+	if p.v6 {
+		ptr, n = unsafe.Pointer(&p.raw6), unsafe.Sizeof(p.raw6)
+	}
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(ptr), n)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// onHeap returns a copy of p that can outlive the next probe.
+func (p *inflight) onHeap() *inflight {
+	h := new(inflight)
+	*h = *p
+	return h
 }
 
 // sockaddr converts an address, zone index and port for the kernel.
@@ -558,7 +738,9 @@ func (fd rawFD) Write(f func(uintptr) bool) error {
 // start begins probing target i; the answer may come at once.
 func (w *worker) start(i int) error {
 	t := w.e.targets[i]
-	p := &inflight{i: i, sa: sockaddr(t.addr, t.zone, int(t.port)), start: time.Now()}
+	p := &w.scratch
+	*p = inflight{i: i, start: time.Now()}
+	p.setAddr(t)
 	p.deadline = p.start.Add(w.s.timeout)
 	if w.s.udp {
 		return w.startUDP(p, t)
@@ -567,21 +749,51 @@ func (w *worker) start(i int) error {
 }
 
 func (w *worker) startTCP(p *inflight, t probe) error {
-	fam := famIndex(t.addr)
-	fd := w.spare[fam]
-	w.spare[fam] = -1
+	h := w.home[t.ai]
+	if w.e.isHome(t.port) {
+		// Never from one home port to another: two probes, each aimed at
+		// the other's source port, could meet in a simultaneous open.
+		h = home{}
+	}
+	p.reuse = h == w.home[t.ai]
+	fd := -1
+	if p.reuse {
+		fd, w.spare[t.ai] = w.spare[t.ai], -1
+	}
 	if fd < 0 {
 		var err error
-		if fd, err = w.socket(t, unix.SOCK_STREAM); err != nil {
-			return err
+		if fd, err = w.socket(t, unix.SOCK_STREAM, h); err != nil {
+			if h.port == 0 || w.s.cfg.Net.SourcePort != 0 {
+				return err
+			}
+			// The port was taken meanwhile: let the kernel pick.
+			w.home[t.ai], h, p.reuse = home{}, home{}, true
+			if fd, err = w.socket(t, unix.SOCK_STREAM, h); err != nil {
+				return err
+			}
 		}
 	}
 	p.fd = fd
-	err := unix.Connect(fd, p.sa)
+	err := p.connect(fd)
 	if err == unix.EINPROGRESS {
-		err = unix.Connect(fd, p.sa) // the outcome, if it is in already (loopback)
+		err = p.connect(fd) // the outcome, if it is in already (loopback)
+	}
+	if err == unix.EADDRNOTAVAIL && h.port != 0 && w.s.cfg.Net.SourcePort == 0 {
+		// This source port and target are still in TIME_WAIT from an
+		// earlier connection: use a port the kernel picks.
+		unix.Close(fd)
+		if fd, err = w.socket(t, unix.SOCK_STREAM, home{}); err != nil {
+			return err
+		}
+		p.fd, p.reuse = fd, false
+		if err = p.connect(fd); err == unix.EINPROGRESS {
+			err = p.connect(fd)
+		}
 	}
 	if err == unix.EINPROGRESS || err == unix.EALREADY || err == unix.EINTR {
+		if p == &w.scratch {
+			p = p.onHeap()
+		}
 		w.live[fd] = p
 		if err := unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}); err != nil {
 			delete(w.live, fd)
@@ -614,7 +826,9 @@ func (w *worker) tcpOutcome(p *inflight, err error) error {
 			return nil
 		}
 		w.drop(p)
-		return w.startTCP(&inflight{i: p.i, sa: p.sa, start: p.start, deadline: p.deadline, tries: p.tries}, t)
+		again := &inflight{i: p.i, start: p.start, deadline: p.deadline, tries: p.tries}
+		again.setAddr(t)
+		return w.startTCP(again, t)
 	case err == unix.EINPROGRESS || err == unix.EALREADY || err == unix.EINTR:
 		return nil // spurious wake-up: keep waiting
 	case err == unix.ECONNREFUSED:
@@ -676,12 +890,12 @@ func selfConnected(fd int) bool {
 // connected socket) means closed, silence means open|filtered. The probe is
 // sent again halfway through the timeout in case the first was lost.
 func (w *worker) startUDP(p *inflight, t probe) error {
-	fd, err := w.socket(t, unix.SOCK_DGRAM)
+	fd, err := w.socket(t, unix.SOCK_DGRAM, home{port: w.s.cfg.Net.SourcePort})
 	if err != nil {
 		return err
 	}
 	p.fd = fd
-	err = unix.Connect(fd, p.sa)
+	err = p.connect(fd)
 	if err == nil {
 		err = unix.Sendto(fd, nil, 0, nil)
 	}
@@ -690,6 +904,9 @@ func (w *worker) startUDP(p *inflight, t probe) error {
 	}
 	if err != unix.EAGAIN && err != unix.EINTR {
 		return w.udpOutcome(p, err)
+	}
+	if p == &w.scratch {
+		p = p.onHeap()
 	}
 	w.live[fd] = p
 	if err := unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
@@ -730,7 +947,7 @@ func (w *worker) answer(p *inflight) error {
 	if w.s.udp {
 		return w.udpOutcome(p, w.udpRead(p))
 	}
-	return w.tcpOutcome(p, unix.Connect(p.fd, p.sa))
+	return w.tcpOutcome(p, p.connect(p.fd))
 }
 
 // expire ends the probes whose deadline has passed and resends UDP probes
@@ -796,8 +1013,8 @@ func (s *scanner) waitFor(ctx context.Context, out *scanOutput) error {
 		s.timeout = max(min(timeout, left), time.Millisecond)
 		var targets []probe
 		for _, p := range pending {
-			for _, a := range s.addrs {
-				targets = append(targets, probe{addr: a.addr, zone: a.zone, port: p})
+			for ai, a := range s.addrs {
+				targets = append(targets, probe{addr: a.addr, zone: a.zone, port: p, ai: ai})
 			}
 		}
 		err := s.run(ctx, targets, func(t probe, r result) error {
@@ -920,12 +1137,15 @@ type scanJSON struct {
 
 // emit prints one result. Write errors surface at flush.
 func (o *scanOutput) emit(t probe, r result) {
-	udp := o.cfg.UDP
-	proto := protoName(udp)
-	svc := serviceName(t.port, proto)
 	if r.state == stateOpen {
 		o.open++
 	}
+	shown := r.state == stateOpen || r.state == stateOpenFiltered
+	if o.json == nil && !shown && !o.cfg.Verbose {
+		return // the common case of a big scan: a closed port, nothing to say
+	}
+	proto := protoName(o.cfg.UDP)
+	svc := serviceName(t.port, proto)
 	if o.json != nil {
 		j := scanJSON{Host: o.cfg.Host, Address: t.addr.String(), Port: t.port, Proto: proto, State: r.state, Reason: r.reason}
 		if svc != "" {
@@ -946,7 +1166,6 @@ func (o *scanOutput) emit(t probe, r result) {
 	if svc != "" {
 		b.WriteString(" " + svc)
 	}
-	shown := r.state == stateOpen || r.state == stateOpenFiltered
 	switch {
 	case shown && o.json == nil:
 		b.WriteByte('\n')
