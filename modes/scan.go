@@ -356,8 +356,8 @@ type indexed struct {
 type engine struct {
 	s       *scanner
 	targets []probe
-	next    atomic.Int64 // index of the next target to start
-	stop    atomic.Bool  // ctx is done: start nothing more
+	next    atomic.Int64   // index of the next target to start
+	stop    atomic.Bool    // ctx is done: start nothing more
 	results chan []indexed // batches of results, one worker's each
 	homes   []uint64       // bitmap of the workers' home ports; read-only once workers run
 
@@ -568,7 +568,6 @@ func (w *worker) send() {
 
 // resultBatch is how many results a worker collects before sending them.
 const resultBatch = 256
-
 
 // socket opens a non-blocking socket for t with the options of the command
 // line, bound to h, or to -s when h is empty.
