@@ -190,6 +190,7 @@ func (c *Config) Validate() error {
 		{c.Unix && (len(s.Allow) > 0 || len(s.Deny) > 0 || s.AllowFile != "" || s.DenyFile != ""), "--allow/--deny filter IP clients; they cannot be combined with -U"},
 		{c.UDP && (s.Exec != "" || s.ShExec != ""), "--exec/--sh-exec work over TCP or Unix streams, not -u"},
 		{c.TLS.VerifyClient && !c.Listen, "--tls-verify-client needs -l"},
+		{c.TLS.Enabled && c.Unix && !c.Listen && c.TLS.ServerName == "" && c.TLS.Pin == "" && !c.TLS.Insecure, unixTLSUsage},
 		{c.TLS.VerifyClient && c.TLS.CAFile == "", "--tls-verify-client needs --tls-ca"},
 		{(c.TLS.CertFile == "") != (c.TLS.KeyFile == ""), "--tls-cert and --tls-key go together"},
 		{c.ScanOp.WaitFor > 0 && !c.Scan, "--wait-for needs -z"},

@@ -32,6 +32,9 @@ const DefaultHandshakeTimeout = 10 * time.Second
 // clients pin its fingerprint rather than check its dates.
 const ephemeralValidity = 365 * 24 * time.Hour
 
+// unixTLSUsage is the usage error for a -U client with nothing to verify.
+const unixTLSUsage = "--tls over -U needs --tls-servername, --tls-pin or --tls-insecure: a socket path is not a name to verify"
+
 // handshakeTimeout is -w when given, else DefaultHandshakeTimeout.
 func handshakeTimeout(cfg *Config) time.Duration {
 	if cfg.Net.Timeout > 0 {
@@ -195,8 +198,11 @@ func clientConfig(cfg *Config) (*tls.Config, error) {
 		NextProtos:         t.ALPN,
 		InsecureSkipVerify: t.Insecure,
 	}
-	if tc.ServerName == "" {
+	if tc.ServerName == "" && !cfg.Unix { // -U: Host is a path, not a name to verify
 		tc.ServerName = cfg.Host
+	}
+	if tc.ServerName == "" && !t.Insecure && t.Pin == "" {
+		return nil, errors.New(unixTLSUsage) // Validate catches it first
 	}
 	if t.CAFile != "" {
 		pool, err := loadCAs(t.CAFile)
