@@ -27,8 +27,15 @@ func control(cfg *Config) func(network, address string, c syscall.RawConn) error
 			if n.RcvBuf > 0 {
 				set(unix.SOL_SOCKET, unix.SO_RCVBUF, n.RcvBuf)
 			}
-			if n.Broadcast {
-				set(unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
+			if strings.HasPrefix(network, "udp") {
+				// Go turns SO_BROADCAST on for every UDP socket; nc leaves it
+				// off, so that a datagram to a broadcast address is refused
+				// (EACCES) unless -b says it is meant.
+				v := 0
+				if n.Broadcast {
+					v = 1
+				}
+				set(unix.SOL_SOCKET, unix.SO_BROADCAST, v)
 			}
 			if n.TTL > 0 {
 				udp := strings.HasPrefix(network, "udp")
