@@ -95,7 +95,13 @@ func Scan(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	out := newScanOutput(cfg, stdio, len(s.addrs) > 1)
+	return s.scan(ctx)
+}
+
+// scan runs the scan of every address of s.
+func (s *scanner) scan(ctx context.Context) error {
+	cfg := s.cfg
+	out := newScanOutput(cfg, s.stdio, len(s.addrs) > 1)
 	if cfg.ScanOp.WaitFor > 0 {
 		return s.waitFor(ctx, out)
 	}
@@ -105,7 +111,7 @@ func Scan(ctx context.Context, cfg *Config, stdio Stdio) error {
 			targets = append(targets, probe{addr: a.addr, zone: a.zone, port: p, ai: ai})
 		}
 	}
-	err = s.run(ctx, targets, func(t probe, r result) error {
+	err := s.run(ctx, targets, func(t probe, r result) error {
 		out.emit(t, r)
 		return nil
 	}, out.flush)

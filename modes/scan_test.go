@@ -415,6 +415,52 @@ func TestScanOutputAddresses(t *testing.T) {
 	}
 }
 
+// TestScanEveryAddress scans a host with two addresses, 127.0.0.1 and
+// ::1 (as a name with both would resolve): every address is probed, the
+// results are grouped by address in resolver order, ports in order within
+// each, and every line names its address.
+func TestScanEveryAddress(t *testing.T) {
+	ln6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	defer ln6.Close()
+	p6 := ln6.Addr().(*net.TCPAddr).Port
+	ln4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p6)))
+	if err != nil {
+		t.Skipf("port %d taken on 127.0.0.1: %v", p6, err)
+	}
+	ln4.Close() // the same port: open on ::1, closed on 127.0.0.1
+	p4 := openPort(t)
+
+	cfg := scanConfig(p6, p4)
+	cfg.Host = "dual.test"
+	cfg.Verbose = true
+	var out, errb lockedBuffer
+	s := &scanner{cfg: cfg, stdio: Stdio{Out: &out, Err: &errb}, timeout: time.Second, conc: DefaultConcurrency, control: control(cfg),
+		addrs: []scanAddr{{addr: netip.MustParseAddr("127.0.0.1")}, {addr: netip.MustParseAddr("::1")}}}
+	if err := s.scan(context.Background()); err != nil {
+		t.Fatalf("scan = %v", err)
+	}
+	var wantOut, wantErr []string
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		for _, p := range cfg.Ports {
+			switch {
+			case a == "127.0.0.1" && int(p) == p4, a == "::1" && int(p) == p6:
+				wantOut = append(wantOut, a+" "+portLine(int(p), "tcp", "open"))
+			default:
+				wantErr = append(wantErr, "sockcat: "+a+" "+portLine(int(p), "tcp", "closed")+" (refused)")
+			}
+		}
+	}
+	if diff := cmp.Diff(strings.Join(wantOut, "\n")+"\n", out.String()); diff != "" {
+		t.Errorf("stdout mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(strings.Join(wantErr, "\n")+"\n", errb.String()); diff != "" {
+		t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestScanCancelled(t *testing.T) {
 	cfg := scanConfig(blackholePort(t), blackholePort(t))
 	cfg.Net.Timeout = 30 * time.Second
