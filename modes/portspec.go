@@ -92,12 +92,21 @@ func ParsePortSpec(spec, proto string) ([]uint16, error) {
 	}
 	type span struct{ lo, hi int }
 	var spans []span
+	memo := make(map[string]portOrErr) // a service lookup costs tens of microseconds
+	item := func(s string) (int, error) {
+		if r, ok := memo[s]; ok {
+			return r.port, r.err
+		}
+		p, err := portItem(s, proto)
+		memo[s] = portOrErr{p, err}
+		return p, err
+	}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			return nil, bad("empty item")
 		}
-		p, err := portItem(part, proto)
+		p, err := item(part)
 		if err == nil {
 			spans = append(spans, span{p, p})
 			continue
@@ -107,8 +116,8 @@ func ParsePortSpec(spec, proto string) ([]uint16, error) {
 		if !isRange || lo == "" || hi == "" {
 			return nil, bad("%v", err)
 		}
-		a, err1 := portItem(lo, proto)
-		b, err2 := portItem(hi, proto)
+		a, err1 := item(lo)
+		b, err2 := item(hi)
 		if err1 != nil || err2 != nil || a > b {
 			return nil, bad("bad range %q", part)
 		}
@@ -126,6 +135,11 @@ func ParsePortSpec(spec, proto string) ([]uint16, error) {
 		next = max(next, s.hi+1)
 	}
 	return out, nil
+}
+
+type portOrErr struct {
+	port int
+	err  error
 }
 
 // portItem reads one port of a PORTSPEC item: digits or a service name.
