@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
@@ -152,7 +153,76 @@ func NewEncodeReader(r io.Reader, cs *Charset, replace bool) *EncodeReader {
 	if len(rep) > 2 && (bytes.HasPrefix(rep, []byte{0xfe, 0xff}) || bytes.HasPrefix(rep, []byte{0xff, 0xfe})) {
 		rep = rep[2:] // a byte-order mark belongs to the stream, not to each '?'
 	}
-	return &EncodeReader{r: r, t: cs.enc.NewEncoder(), cs: cs, replace: replace, rep: rep}
+	return &EncodeReader{r: r, t: newEncoder(cs), cs: cs, replace: replace, rep: rep}
+}
+
+// newEncoder returns cs's encoder, or a faster one of our own for the
+// charsets whose encoding of valid UTF-8 is simple: UTF-8 itself (a copy)
+// and UTF-16 without a byte-order mark. The input of an encoder here is
+// always valid UTF-8 (the reader checks it first).
+func newEncoder(cs *Charset) transform.Transformer {
+	switch cs.enc {
+	case unicode.UTF8:
+		return transform.Nop
+	case utf16LE:
+		return &utf16Encoder{}
+	case utf16BE:
+		return &utf16Encoder{be: true}
+	}
+	return cs.enc.NewEncoder()
+}
+
+var (
+	utf16LE = unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)
+	utf16BE = unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)
+)
+
+// utf16Encoder encodes valid UTF-8 as UTF-16 without a byte-order mark.
+type utf16Encoder struct {
+	transform.NopResetter
+	be bool
+}
+
+func (u *utf16Encoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
+	for nSrc < len(src) {
+		c := src[nSrc]
+		if c < utf8.RuneSelf {
+			if nDst+2 > len(dst) {
+				return nDst, nSrc, transform.ErrShortDst
+			}
+			if u.be {
+				dst[nDst], dst[nDst+1] = 0, c
+			} else {
+				dst[nDst], dst[nDst+1] = c, 0
+			}
+			nDst += 2
+			nSrc++
+			continue
+		}
+		if !utf8.FullRune(src[nSrc:]) && !atEOF {
+			return nDst, nSrc, transform.ErrShortSrc
+		}
+		r, size := utf8.DecodeRune(src[nSrc:])
+		units := [2]uint16{uint16(r), 0}
+		n := 1
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			units, n = [2]uint16{uint16(r1), uint16(r2)}, 2
+		}
+		if nDst+2*n > len(dst) {
+			return nDst, nSrc, transform.ErrShortDst
+		}
+		for _, w := range units[:n] {
+			if u.be {
+				dst[nDst], dst[nDst+1] = byte(w>>8), byte(w)
+			} else {
+				dst[nDst], dst[nDst+1] = byte(w), byte(w>>8)
+			}
+			nDst += 2
+		}
+		nSrc += size
+	}
+	return nDst, nSrc, nil
 }
 
 // minChunk is the smallest transform buffer: large enough for any single
@@ -215,9 +285,14 @@ func (e *EncodeReader) fill(want int) {
 
 // step transforms buffered input into dst[d1:].
 func (e *EncodeReader) step(atEOF bool) error {
+	vEnd, bad := -1, false // src[s0:vEnd] is valid UTF-8
 	for {
+		if vEnd < e.s0 {
+			n, b := validPrefix(e.src[e.s0:e.s1], atEOF)
+			vEnd, bad = e.s0+n, b
+		}
 		in := e.src[e.s0:e.s1]
-		valid, bad := validPrefix(in, atEOF)
+		valid := vEnd - e.s0
 		last := atEOF && !bad && valid == len(in)
 		nDst, nSrc, err := e.t.Transform(e.dst[e.d1:], in[:valid], last)
 		e.d1 += nDst

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sockcat/sockcat/ioutil"
+	"golang.org/x/text/encoding"
+	xunicode "golang.org/x/text/encoding/unicode"
 )
 
 // chunkCharsets are the charsets the spec lists; the fuzz targets run them all.
@@ -463,4 +465,32 @@ func lossyCharset(name, text string) bool {
 		return true
 	}
 	return strings.ContainsRune(text, utf8.RuneError)
+}
+
+// FuzzFastEncoders: the encoders sockcat has of its own (UTF-8 as a copy,
+// UTF-16 without a BOM) agree with golang.org/x/text on valid text.
+func FuzzFastEncoders(f *testing.F) {
+	f.Add("hi 😀 日本 café 𝄞\n")
+	f.Add("\x00\u07ff\u0800\uffff\U00010000\U0010ffff")
+	f.Fuzz(func(t *testing.T, text string) {
+		if !utf8.ValidString(text) {
+			return
+		}
+		for name, enc := range map[string]encoding.Encoding{
+			"utf-8":    xunicode.UTF8,
+			"utf-16le": xunicode.UTF16(xunicode.LittleEndian, xunicode.IgnoreBOM),
+			"utf-16be": xunicode.UTF16(xunicode.BigEndian, xunicode.IgnoreBOM),
+		} {
+			want, err := enc.NewEncoder().Bytes([]byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range []int{1, 3, len(text) + 1} {
+				got, err := encodeAll(mustCharset(t, name), []byte(text), step, false)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s step %d: %q → %q, %v; x/text says %q", name, step, text, got, err, want)
+				}
+			}
+		}
+	})
 }
