@@ -253,7 +253,7 @@ func TestScanConcurrency(t *testing.T) {
 		ports = append(ports, blackholePort(t))
 	}
 	cfg := scanConfig(ports...)
-	cfg.Net.Timeout = 300 * time.Millisecond
+	cfg.Net.Timeout = 500 * time.Millisecond
 	serial := time.Duration(len(ports)) * cfg.Net.Timeout
 	for _, conc := range []int{1, 4} {
 		cfg.ScanOp.Concurrency = conc
