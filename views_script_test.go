@@ -5,8 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -16,6 +20,56 @@ import (
 func init() {
 	scriptCmds["sha256"] = cmdSHA256
 	scriptCmds["statsjson"] = cmdStatsJSON
+	scriptCmds["tmuxscreen"] = cmdTmuxScreen
+}
+
+// cmdTmuxScreen runs a shell command in a fresh tmux server (its own
+// socket in $WORK), waits for it to finish (at most waitTimeout) and writes
+// what the terminal screen shows to FILE; the command's exit status goes
+// to FILE.status. The tmux server is stopped by its PID.
+//
+//	tmuxscreen FILE 'SHELL COMMAND'
+func cmdTmuxScreen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tmuxscreen FILE 'SHELL COMMAND'")
+	}
+	sock := ts.MkAbs("tmux.sock")
+	status := ts.MkAbs(args[0] + ".status")
+	tmux := func(a ...string) ([]byte, error) {
+		cmd := exec.Command("tmux", append([]string{"-S", sock, "-f", "/dev/null"}, a...)...)
+		cmd.Dir = ts.MkAbs(".")
+		cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"), "TERM=xterm-256color")
+		return cmd.CombinedOutput()
+	}
+	script := fmt.Sprintf("cd %q && { %s; }; echo $? > %q.tmp && mv %q.tmp %q; sleep 60", ts.MkAbs("."), args[1], status, status, status)
+	if out, err := tmux("new-session", "-d", "-x", "150", "-y", "12", "sh", "-c", script); err != nil {
+		ts.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	pidOut, err := tmux("display-message", "-p", "#{pid}")
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidOut)))
+	ts.Check(err)
+	defer func() {
+		tmux("kill-server")
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+	}()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		if b, err := os.ReadFile(status); err == nil && len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			screen, _ := tmux("capture-pane", "-p")
+			ts.Fatalf("tmuxscreen: command not done after %v; screen:\n%s", waitTimeout, screen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	screen, err := tmux("capture-pane", "-p")
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), screen, 0o644))
+	ts.Logf("screen:\n%s", screen)
 }
 
 // cmdSHA256 sets VAR to the hex SHA-256 of FILE.
