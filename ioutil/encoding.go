@@ -185,26 +185,34 @@ type utf16Encoder struct {
 
 func (u *utf16Encoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
 	for nSrc < len(src) {
-		c := src[nSrc]
-		if c < utf8.RuneSelf {
-			if nDst+2 > len(dst) {
-				return nDst, nSrc, transform.ErrShortDst
+		// A run of ASCII, as much as dst holds.
+		s, d := src[nSrc:], dst[nDst:]
+		n := min(len(s), len(d)/2)
+		s, d = s[:n], d[:2*n]
+		i := 0
+		if u.be {
+			for ; i < len(s) && s[i] < utf8.RuneSelf; i++ {
+				d[2*i], d[2*i+1] = 0, s[i]
 			}
-			if u.be {
-				dst[nDst], dst[nDst+1] = 0, c
-			} else {
-				dst[nDst], dst[nDst+1] = c, 0
+		} else {
+			for ; i < len(s) && s[i] < utf8.RuneSelf; i++ {
+				d[2*i], d[2*i+1] = s[i], 0
 			}
-			nDst += 2
-			nSrc++
-			continue
+		}
+		nSrc += i
+		nDst += 2 * i
+		if nSrc == len(src) {
+			break
+		}
+		if src[nSrc] < utf8.RuneSelf {
+			return nDst, nSrc, transform.ErrShortDst // dst is full
 		}
 		if !utf8.FullRune(src[nSrc:]) && !atEOF {
 			return nDst, nSrc, transform.ErrShortSrc
 		}
 		r, size := utf8.DecodeRune(src[nSrc:])
 		units := [2]uint16{uint16(r), 0}
-		n := 1
+		n = 1
 		if r >= 0x10000 {
 			r1, r2 := utf16.EncodeRune(r)
 			units, n = [2]uint16{uint16(r1), uint16(r2)}, 2
