@@ -461,6 +461,44 @@ func TestScanEveryAddress(t *testing.T) {
 	}
 }
 
+// TestScanSourceAddress checks that -s is the source of every probe.
+func TestScanSourceAddress(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	from := make(chan string, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			from <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			c.Close()
+		}
+	}()
+	cfg := scanConfig(ln.Addr().(*net.TCPAddr).Port, closedPort(t))
+	cfg.Net.Source = "127.0.0.2"
+	if _, _, err := runScan(t, context.Background(), cfg); err != nil {
+		t.Fatalf("Scan -s 127.0.0.2 = %v", err)
+	}
+	select {
+	case ip := <-from:
+		if ip != "127.0.0.2" {
+			t.Errorf("the listener saw a probe from %s, want 127.0.0.2", ip)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listener saw no probe")
+	}
+
+	cfg.Net.Source = "::1"
+	if _, _, err := runScan(t, context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "no address of the family") {
+		t.Errorf("Scan -s ::1 of 127.0.0.1 = %v, want an error about the family", err)
+	}
+}
+
 func TestScanCancelled(t *testing.T) {
 	cfg := scanConfig(blackholePort(t), blackholePort(t))
 	cfg.Net.Timeout = 30 * time.Second
