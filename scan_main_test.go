@@ -11,15 +11,16 @@ import (
 	"testing"
 )
 
-// scanFreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func scanFreePort(t *testing.T) string {
+// scanClosedPort returns a TCP port of 127.0.0.1 that refuses connections
+// for the rest of the test (held by a bound, non-listening socket).
+func scanClosedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	port, closeFn, err := reserveClosedPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	t.Cleanup(closeFn)
+	return strconv.Itoa(port)
 }
 
 // scanOpenPort starts a listener on 127.0.0.1 that accepts and closes
@@ -47,7 +48,7 @@ func scanOpenPort(t *testing.T) string {
 // is (with no message), 2 for a bad PORTSPEC (one line naming it).
 func TestScanExitCodes(t *testing.T) {
 	open := scanOpenPort(t)
-	closed := scanFreePort(t)
+	closed := scanClosedPort(t)
 	tests := []struct {
 		name       string
 		args       string
@@ -101,7 +102,7 @@ func TestScanExitCodes(t *testing.T) {
 // in port order, each with every field.
 func TestScanJSONParses(t *testing.T) {
 	open := scanOpenPort(t)
-	closed := scanFreePort(t)
+	closed := scanClosedPort(t)
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"sockcat", "-z", "--json", "127.0.0.1", open + "," + closed}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitOK {

@@ -64,8 +64,9 @@ func openPort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// closedPort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func closedPort(t *testing.T) int {
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago, for
+// a listener that starts later.
+func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -73,6 +74,26 @@ func closedPort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// closedPort returns a TCP port of 127.0.0.1 that refuses connections for
+// the rest of the test: a socket bound to it without listening holds it, so
+// a concurrent test's listener cannot be given it.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*unix.SockaddrInet4).Port
 }
 
 // blackholePort returns a port of 127.0.0.1 whose SYNs are dropped: a
@@ -344,7 +365,7 @@ func TestScanJSON(t *testing.T) {
 // itself (TCP simultaneous open). Nothing listens there, so the port must
 // not be reported open.
 func TestScanSelfConnect(t *testing.T) {
-	p := closedPort(t)
+	p := freePort(t)
 	cfg := scanConfig(p)
 	cfg.Net.SourcePort = p
 	cfg.Verbose = true
@@ -515,7 +536,7 @@ func TestScanCancelled(t *testing.T) {
 }
 
 func TestScanWaitForLateListener(t *testing.T) {
-	p := closedPort(t)
+	p := freePort(t)
 	cfg := scanConfig(p)
 	cfg.Verbose = true
 	cfg.ScanOp.WaitFor = 10 * time.Second
@@ -735,7 +756,7 @@ func TestDialRetryCancelledDuringDelay(t *testing.T) {
 // TestDialStreamRetryLateListener retries a real refused connect until a
 // listener that starts late accepts it.
 func TestDialStreamRetryLateListener(t *testing.T) {
-	p := closedPort(t)
+	p := freePort(t)
 	cfg := &Config{Host: "127.0.0.1", Port: p}
 	cfg.Net.Retry = 50
 	cfg.Net.RetryDelay = 50 * time.Millisecond
