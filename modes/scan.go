@@ -977,7 +977,7 @@ func (w *worker) expire(now time.Time) error {
 		switch {
 		case w.s.udp && !p.resent:
 			p.resent = true
-			if err := unix.Sendto(p.fd, nil, 0, nil); err != nil {
+			if err := unix.Sendto(p.fd, nil, 0, nil); err != nil && err != unix.EAGAIN && err != unix.EINTR {
 				if err := w.udpOutcome(p, err); err != nil {
 					return err
 				}
