@@ -213,6 +213,13 @@ func zoneIndex(zone string) (uint32, error) {
 	return uint32(ifi.Index), nil
 }
 
+// getrlimit and setrlimit are replaced by tests, which must not lower the
+// limit of the whole test process.
+var (
+	getrlimit = unix.Getrlimit
+	setrlimit = unix.Setrlimit
+)
+
 // scanConcurrency is --concurrency fitted under the open-file limit, whose
 // soft value it first raises to the hard one if that is needed.
 func scanConcurrency(cfg *Config, stdio Stdio) int {
@@ -221,14 +228,14 @@ func scanConcurrency(cfg *Config, stdio Stdio) int {
 		want = DefaultConcurrency
 	}
 	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+	if err := getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return want
 	}
 	need := uint64(want) + scanFDReserve
 	if rl.Cur < need && rl.Max > rl.Cur {
 		raised := rl
 		raised.Cur = rl.Max
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &raised); err == nil {
+		if err := setrlimit(unix.RLIMIT_NOFILE, &raised); err == nil {
 			logf(cfg, stdio, "raised the open-file limit from %d to %d", rl.Cur, raised.Cur)
 			rl = raised
 		}

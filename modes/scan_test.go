@@ -607,41 +607,54 @@ func TestScanWaitForTimeoutBounded(t *testing.T) {
 }
 
 func TestScanConcurrencyLimit(t *testing.T) {
-	var orig unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &orig); err != nil {
-		t.Skip("getrlimit:", err)
+	tests := []struct {
+		name     string
+		cur, max uint64
+		want     int    // --concurrency
+		wantConc int    // what the scan uses
+		wantSoft uint64 // the soft limit afterwards
+		wantLog  string // in the -v log
+		setFails bool
+	}{
+		{name: "fits", cur: 1024, max: 4096, want: 256, wantConc: 256, wantSoft: 1024},
+		{name: "raise soft to hard", cur: 100, max: 4096, want: 256, wantConc: 256, wantSoft: 4096, wantLog: "raised the open-file limit from 100 to 4096"},
+		{name: "hard too low", cur: 100, max: 200, want: 256, wantConc: 200 - scanFDReserve, wantSoft: 200, wantLog: "--concurrency 256 reduced to 136"},
+		{name: "cannot raise", cur: 100, max: 4096, want: 256, setFails: true, wantConc: 100 - scanFDReserve, wantSoft: 100, wantLog: "reduced to 36"},
+		{name: "tiny limit", cur: 10, max: 10, want: 256, wantConc: 1, wantSoft: 10},
 	}
-	if orig.Max < 2*(DefaultConcurrency+scanFDReserve) {
-		t.Skipf("hard open-file limit %d too low for this test", orig.Max)
-	}
-	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &orig) })
-	low := orig
-	low.Cur = 100
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
-		t.Skip("setrlimit:", err)
-	}
-	cfg := scanConfig()
-	cfg.ScanOp.Concurrency = DefaultConcurrency
-	if got := scanConcurrency(cfg, Stdio{Err: new(bytes.Buffer)}); got != DefaultConcurrency {
-		t.Errorf("scanConcurrency = %d, want %d after raising the soft limit", got, DefaultConcurrency)
-	}
-	var now unix.Rlimit
-	unix.Getrlimit(unix.RLIMIT_NOFILE, &now)
-	if now.Cur != orig.Max {
-		t.Errorf("soft open-file limit = %d, want it raised to the hard limit %d", now.Cur, orig.Max)
+	t.Cleanup(func() { getrlimit, setrlimit = unix.Getrlimit, unix.Setrlimit })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := unix.Rlimit{Cur: tt.cur, Max: tt.max}
+			getrlimit = func(_ int, r *unix.Rlimit) error { *r = lim; return nil }
+			setrlimit = func(_ int, r *unix.Rlimit) error {
+				if tt.setFails || r.Cur > lim.Max {
+					return unix.EPERM
+				}
+				lim = *r
+				return nil
+			}
+			cfg := scanConfig()
+			cfg.Verbose = true
+			cfg.ScanOp.Concurrency = tt.want
+			var errb bytes.Buffer
+			if got := scanConcurrency(cfg, Stdio{Err: &errb}); got != tt.wantConc {
+				t.Errorf("scanConcurrency = %d, want %d", got, tt.wantConc)
+			}
+			if lim.Cur != tt.wantSoft {
+				t.Errorf("soft limit = %d, want %d", lim.Cur, tt.wantSoft)
+			}
+			if !strings.Contains(errb.String(), tt.wantLog) {
+				t.Errorf("-v log = %q, want %q in it", errb.String(), tt.wantLog)
+			}
+		})
 	}
 
-	// Above the hard limit, the concurrency shrinks to fit.
-	if orig.Max < 1<<20 {
-		cfg.ScanOp.Concurrency = int(orig.Max) + 1000
-		var errb bytes.Buffer
-		cfg.Verbose = true
-		if got, want := scanConcurrency(cfg, Stdio{Err: &errb}), int(orig.Max)-scanFDReserve; got != want {
-			t.Errorf("scanConcurrency(%d) = %d, want %d", cfg.ScanOp.Concurrency, got, want)
-		}
-		if !strings.Contains(errb.String(), "reduced") {
-			t.Errorf("-v log = %q, want a line saying the concurrency was reduced", errb.String())
-		}
+	// The real limit: the default concurrency fits on any usual system.
+	getrlimit, setrlimit = unix.Getrlimit, unix.Setrlimit
+	cfg := scanConfig()
+	if got := scanConcurrency(cfg, Stdio{Err: new(bytes.Buffer)}); got != DefaultConcurrency {
+		t.Errorf("scanConcurrency with the process's limit = %d, want %d", got, DefaultConcurrency)
 	}
 }
 
