@@ -110,7 +110,7 @@ wait:
 		result = cerr
 	}
 	st := ioutil.Stats{Sent: h.sent.Load(), Received: h.received.Load()}
-	logf(cfg, stdio, "%s", summary(st, time.Since(start)))
+	report(cfg, stdio, v, nil, st, time.Since(start), serverEnd(result, cause, quitted)) // -v summary, --sha256, --stats-json
 	switch {
 	case result != nil:
 		return result

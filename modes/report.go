@@ -130,3 +130,15 @@ func summary(st ioutil.Stats, d time.Duration) string {
 	return fmt.Sprintf("sent %s, received %s in %.2fs (%s)",
 		ioutil.FormatSize(st.Sent), ioutil.FormatSize(st.Received), secs, rate)
 }
+
+// serverEnd is how a multi-client server ended, for report: its error, or
+// the cause that stopped it unless that is a normal end (-q, stdout closed).
+func serverEnd(result, cause error, quitted bool) error {
+	switch {
+	case result != nil:
+		return result
+	case quitted, cause == nil, errors.Is(cause, errStdoutGone):
+		return nil
+	}
+	return cause
+}
