@@ -77,7 +77,7 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 	in := stdio.In
 	var stdinCount *ioutil.Counter
 	total := int64(-1)
-	if opt.Progress && cfg.StderrTTY {
+	if opt.Progress && cfg.StderrTTY && !cfg.Stream.RecvOnly {
 		if f, ok := stdio.In.(*os.File); ok {
 			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 				total = fi.Size()
