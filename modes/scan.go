@@ -55,6 +55,8 @@ const (
 	scanFDReserve = 64
 	// waitForInterval is the pause between two rounds of --wait-for.
 	waitForInterval = 250 * time.Millisecond
+	// waitForLogEvery spaces the -v progress lines of --wait-for.
+	waitForLogEvery = time.Second
 	// selfConnectTries bounds how often a port whose probe connected to
 	// itself is probed again before it is reported closed.
 	selfConnectTries = 3
@@ -1030,6 +1032,7 @@ func (s *scanner) waitFor(ctx context.Context, out *scanOutput) error {
 	timeout := s.timeout
 	best := make(map[uint16]probeResult, len(cfg.Ports))
 	pending := cfg.Ports
+	var logged time.Time
 	for round := 1; ; round++ {
 		left := time.Until(deadline)
 		s.timeout = max(min(timeout, left), time.Millisecond)
@@ -1060,7 +1063,10 @@ func (s *scanner) waitFor(ctx context.Context, out *scanOutput) error {
 		if len(pending) == 0 || left <= 0 {
 			break
 		}
-		logf(cfg, s.stdio, "waiting for %s (round %d, %v left)", s.describePending(pending, best), round, left.Round(time.Millisecond))
+		if now := time.Now(); round == 1 || now.Sub(logged) >= waitForLogEvery {
+			logged = now
+			logf(cfg, s.stdio, "waiting for %s (round %d, %v left)", s.describePending(pending, best), round, left.Round(time.Millisecond))
+		}
 		t := time.NewTimer(min(waitForInterval, left))
 		select {
 		case <-t.C:
