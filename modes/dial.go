@@ -11,17 +11,6 @@ import (
 	"time"
 )
 
-// network returns "tcp", "tcp4", "udp6"… for the configured family.
-func network(cfg *Config, base string) string {
-	switch cfg.Net.Family {
-	case Family4:
-		return base + "4"
-	case Family6:
-		return base + "6"
-	}
-	return base
-}
-
 // lookup resolves host to addresses in dial order, honouring -4/-6 and -n.
 // An address literal of the wrong family is an error and nothing is tried.
 func lookup(ctx context.Context, cfg *Config, host string) ([]netip.Addr, error) {
