@@ -201,7 +201,10 @@ type copyResult struct {
 // upload copies local to conn and then half-closes conn. It is a named
 // function so it is recognisable in goroutine dumps.
 func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool) {
-	n, err := io.Copy(conn, local)
+	n, handled, err := copyPipe(conn, local) // a pipe on stdin: see splice_linux.go
+	if !handled {
+		n, err = io.Copy(conn, local)
+	}
 	if err == nil && shutdown {
 		err = closeWrite(conn)
 	}
