@@ -157,13 +157,13 @@ func rootFlags() []cli.Flag {
 		catGeneral = "General"
 	)
 	b := func(name string, aliases []string, cat, usage string) cli.Flag {
-		return &cli.BoolFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}
+		return boolFlag{&cli.BoolFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
 	}
 	s := func(name string, aliases []string, cat, usage string) cli.Flag {
-		return &cli.StringFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}
+		return stringFlag{&cli.StringFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
 	}
 	ss := func(name string, aliases []string, cat, usage string) cli.Flag {
-		return &cli.StringSliceFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}
+		return sliceFlag{&cli.StringSliceFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
 	}
 	return []cli.Flag{
 		b("listen", []string{"l"}, catMode, "listen for connections instead of connecting"),
@@ -238,6 +238,46 @@ func rootFlags() []cli.Flag {
 		b("version", nil, catGeneral, "print the version and exit"),
 		&cli.BoolFlag{Name: "man", Hidden: true, Usage: "print the man page"},
 	}
+}
+
+// The flag types below return a name list built once. urfave/cli v2 calls
+// Names() for every flag each time it looks one up, and rebuilds the list
+// with a regexp per name on each call; with this many flags that quadratic
+// walk cost about 3 ms of every start (see scripts/BENCHMARKS.md).
+type (
+	boolFlag struct {
+		*cli.BoolFlag
+		names []string
+	}
+	stringFlag struct {
+		*cli.StringFlag
+		names []string
+	}
+	sliceFlag struct {
+		*cli.StringSliceFlag
+		names []string
+	}
+)
+
+func (f boolFlag) Names() []string   { return f.names }
+func (f stringFlag) Names() []string { return f.names }
+func (f sliceFlag) Names() []string  { return f.names }
+
+// String renders the help line; the default value is left out, as for a
+// plain bool flag.
+func (f boolFlag) String() string {
+	f.BoolFlag.DisableDefaultText = true
+	return cli.FlagStringer(f.BoolFlag)
+}
+
+func names(name string, aliases []string) []string { return append([]string{name}, aliases...) }
+
+// takesValue reports whether a flag reads the next argument as its value.
+func takesValue(f cli.Flag) bool {
+	if d, ok := f.(cli.DocGenerationFlag); ok {
+		return d.TakesValue()
+	}
+	return false
 }
 
 // configFromFlags turns the parsed flags and positional arguments into a
@@ -596,11 +636,11 @@ func commandNames(app *cli.App) map[string]*cli.Command {
 // first positional is a command name, it stops and returns the command and
 // the arguments after it.
 func splitArgs(defs []cli.Flag, args []string, cmds map[string]*cli.Command) (flags, pos []string, cmd *cli.Command, rest []string) {
-	takesValue := map[string]bool{}
+	takesVal := map[string]bool{}
 	for _, f := range defs {
-		_, isBool := f.(*cli.BoolFlag)
+		v := takesValue(f)
 		for _, n := range f.Names() {
-			takesValue[n] = !isBool
+			takesVal[n] = v
 		}
 	}
 	for i := 0; i < len(args); i++ {
@@ -611,16 +651,16 @@ func splitArgs(defs []cli.Flag, args []string, cmds map[string]*cli.Command) (fl
 		case strings.HasPrefix(a, "--"):
 			flags = append(flags, a)
 			name := strings.TrimPrefix(a, "--")
-			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(args) {
+			if !strings.Contains(name, "=") && takesVal[name] && i+1 < len(args) {
 				i++
 				flags = append(flags, args[i])
 			}
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			name := a[1:]
 			if len(name) > 1 && !strings.Contains(name, "=") {
-				if _, known := takesValue[name]; known { // a long name given with one dash
+				if _, known := takesVal[name]; known { // a long name given with one dash
 					flags = append(flags, "--"+name)
-					if takesValue[name] && i+1 < len(args) {
+					if takesVal[name] && i+1 < len(args) {
 						i++
 						flags = append(flags, args[i])
 					}
@@ -635,7 +675,7 @@ func splitArgs(defs []cli.Flag, args []string, cmds map[string]*cli.Command) (fl
 			for j, r := range name {
 				f := string(r)
 				flags = append(flags, "-"+f)
-				if takesValue[f] {
+				if takesVal[f] {
 					if rest := name[j+len(f):]; rest != "" {
 						flags = append(flags, rest)
 					} else if i+1 < len(args) {
