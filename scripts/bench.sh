@@ -40,6 +40,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 case "$runs" in '' | *[!0-9]*) echo "bench.sh: --runs $runs: want a number" >&2; exit 2 ;; esac
+[ "$runs" -ge 5 ] || echo "bench.sh: note: $runs runs per case; medians want at least 5"
 case "$conns" in '' | *[!0-9]*) echo "bench.sh: --conns $conns: want a number" >&2; exit 2 ;; esac
 
 # bytes SIZE: 2G -> 2147483648.
@@ -126,10 +127,18 @@ bg() {
   pids+=("$bgpid")
 }
 
+# forget PID: drops a reaped PID from the cleanup list (it may be reused).
+forget() {
+  local p keep=()
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  pids=("${keep[@]}")
+}
+
 # reap PID NAME: waits for a background job and fails loudly if it failed.
 reap() {
   local rc=0
   wait "$1" || rc=$?
+  forget "$1"
   if [ "$rc" -ne 0 ]; then
     echo "bench.sh: $2 exited $rc; its stderr:" >&2
     cat "$tmp/server.err" >&2 || true
@@ -317,7 +326,8 @@ while True:
         pass
     c.close()
 EOF
-bg python3 "$tmp/reply.py" "$tmp/reply.port"
+limit=$((limit * 10)) bg python3 "$tmp/reply.py" "$tmp/reply.port"
+rpid=$bgpid
 for ((i = 0; i < 500; i++)); do [ -s "$tmp/reply.port" ] && break; sleep 0.01; done
 rport=$(cat "$tmp/reply.port")
 
@@ -369,6 +379,9 @@ for t in "${tools[@]}" baseline; do
       nc == "" ? "-" : sprintf("%.2fx", m / nc) }'
 done
 echo "[load after: $(load)]"
+kill "$rpid" 2>/dev/null || true
+wait "$rpid" 2>/dev/null || true
+forget "$rpid"
 
 # 5. Targets.
 echo
