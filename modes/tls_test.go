@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -655,5 +656,31 @@ func TestTLSListenerClientAuth(t *testing.T) {
 				t.Fatalf("server handshake = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestTLSServerHandshakeErrors: after a plaintext client, reads report the
+// failure without an address (multi-client modes prefix the client), while
+// tlsHandshake, the one-shot path, names the client.
+func TestTLSServerHandshakeErrors(t *testing.T) {
+	ln, _ := tlsTestListener(t, &Config{TLS: TLSOptions{Enabled: true}})
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	io.WriteString(client, "GET / HTTP/1.0\r\n\r\n")
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const why = "tls: first record does not look like a TLS handshake"
+	_, rerr := c.Read(make([]byte, 1))
+	herr := tlsHandshake(context.Background(), c)
+	got := []string{fmt.Sprint(rerr), fmt.Sprint(herr)}
+	want := []string{"tls handshake: " + why, "tls handshake with " + client.LocalAddr().String() + ": " + why}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("handshake errors mismatch (-want +got):\n%s", diff)
 	}
 }
