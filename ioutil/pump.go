@@ -70,6 +70,46 @@ func (e *SendError) Error() string {
 
 func (e *SendError) Unwrap() error { return e.Err }
 
+// InputError reports local input that could not be read or converted (an
+// encoding error, bad hex digits, a failing stdin): the transfer stopped
+// there, after Sent bytes had been sent.
+type InputError struct {
+	Sent int64
+	Err  error
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("%v (%d bytes were sent before it; the rest was not sent)", e.Err, e.Sent)
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// sendFailure classifies an upload error: one tagged by inputReader came
+// from reading or converting the local input; the rest from the connection.
+func sendFailure(n int64, err error) error {
+	var re inputReadError
+	if errors.As(err, &re) {
+		return &InputError{Sent: n, Err: re.err}
+	}
+	return &SendError{Sent: n, Err: err}
+}
+
+// inputReader marks the errors of the local reader.
+type inputReader struct{ r io.Reader }
+
+func (r inputReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = inputReadError{err}
+	}
+	return n, err
+}
+
+type inputReadError struct{ err error }
+
+func (e inputReadError) Error() string { return e.err.Error() }
+func (e inputReadError) Unwrap() error { return e.err }
+
 // Pump copies local to conn and conn to out, both at once. At local EOF it
 // half-closes conn (unless NoShutdown) and keeps reading until the peer
 // closes. It returns once the peer has closed and all of local was sent, or
@@ -131,7 +171,7 @@ func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, op
 				if ctx.Err() != nil {
 					return finish(ctx.Err())
 				}
-				return finish(&SendError{Sent: up.n, Err: up.err})
+				return finish(sendFailure(up.n, up.err))
 			}
 			st.SendDone = true
 			if opt.SendOnly {
@@ -166,7 +206,7 @@ func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, op
 						t.Stop()
 						st.Sent = up.n
 						if up.err != nil {
-							return finish(&SendError{Sent: up.n, Err: up.err})
+							return finish(sendFailure(up.n, up.err))
 						}
 					case <-t.C: // blocked reading local input
 					}
@@ -203,6 +243,12 @@ type copyResult struct {
 func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool) {
 	n, handled, err := copyPipe(conn, local) // a pipe on stdin: see splice_linux.go
 	if !handled {
+		if _, isFile := local.(*os.File); !isFile {
+			// Views and test readers: tag their errors so an encoding
+			// error is not blamed on the peer. A file is left unwrapped to
+			// keep sendfile and splice.
+			local = inputReader{local}
+		}
 		n, err = io.Copy(conn, local)
 	}
 	if err == nil && shutdown {

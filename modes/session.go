@@ -57,6 +57,10 @@ func streamError(conn net.Conn, err error) error {
 	case errors.Is(err, ioutil.ErrIdle):
 		return fmt.Errorf("%s: %w", peerName(conn), err)
 	}
+	var ie *ioutil.InputError
+	if errors.As(err, &ie) {
+		return err // names the input offset and the bytes sent; no peer to blame
+	}
 	var se *ioutil.SendError
 	if errors.As(err, &se) {
 		return describe("send to", peerName(conn), err)
