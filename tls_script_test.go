@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -203,8 +204,15 @@ func cmdSpawn(ts *testscript.TestScript, neg bool, args []string) {
 	}()
 	spawnedProcs(ts)[name] = p
 	ts.Defer(func() {
-		cmd.Process.Kill() // by PID; a no-op error once it has exited
-		<-p.done
+		// By PID: SIGTERM first, so a forking server (danted) reaps its
+		// children, then SIGKILL. Both are no-ops once it has exited.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+			cmd.Process.Kill()
+			<-p.done
+		}
 	})
 }
 
