@@ -86,7 +86,7 @@ func datagramSession(ctx context.Context, cfg *Config, c net.Conn, v *views, std
 	var st ioutil.Stats
 	var mu sync.Mutex // guards st.Sent
 	sendDone := make(chan error, 1)
-	go sendDatagrams(ctx, cfg, c, v.In, bufSize, peers, sendDone, func(n int) {
+	go sendDatagrams(ctx, cfg, c, v.In, sendLimit(c, bufSize), peers, sendDone, func(n int) {
 		mu.Lock()
 		st.Sent += int64(n)
 		mu.Unlock()
@@ -217,6 +217,38 @@ func fromName(c net.Conn, from net.Addr) string {
 		return addrString(from)
 	}
 	return peerName(c)
+}
+
+// Largest UDP payloads: 65535 minus the IPv4 (20) or IPv6-less (0) header
+// and the UDP header (8). A larger send fails with EMSGSIZE.
+const (
+	maxUDP4Payload = 65507
+	maxUDP6Payload = 65527
+)
+
+// sendLimit is the largest datagram sockcat sends on c: the -B size, capped
+// at what one UDP datagram of c's family can carry (the default 64K is 29
+// bytes too big for IPv4). Reading stdin in chunks of this size splits it
+// differently but loses nothing.
+func sendLimit(c net.Conn, bufSize int) int {
+	a, ok := c.LocalAddr().(*net.UDPAddr)
+	if !ok {
+		return bufSize // Unix datagrams: the socket buffer is the limit
+	}
+	limit := maxUDP6Payload
+	if ip := a.IP; ip.To4() != nil || (ip.IsUnspecified() && peerIs4(c)) {
+		limit = maxUDP4Payload
+	}
+	return min(bufSize, limit)
+}
+
+// peerIs4 reports whether a connected socket's peer is IPv4 (a listener's
+// dual-stack socket may send to IPv4 senders: use the smaller limit).
+func peerIs4(c net.Conn) bool {
+	if r, ok := c.RemoteAddr().(*net.UDPAddr); ok && r != nil {
+		return r.IP.To4() != nil
+	}
+	return true
 }
 
 // sendDatagrams reads in and sends each read (or each line, with a terminal
