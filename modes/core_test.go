@@ -316,31 +316,17 @@ func TestSocketOptions(t *testing.T) {
 // TestUDPLinesFromTerminal: with terminal stdin (or --lines) each line is
 // one datagram.
 func TestUDPLinesFromTerminal(t *testing.T) {
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	got := make(chan []string, 1)
-	go func() {
-		var dgs []string
-		b := make([]byte, 1024)
-		pc.SetReadDeadline(time.Now().Add(10 * time.Second))
-		for len(dgs) < 3 {
-			n, from, err := pc.ReadFrom(b)
-			if err != nil {
-				break
-			}
-			dgs = append(dgs, string(b[:n]))
-			pc.WriteTo([]byte("ack "+string(b[:n])), from)
-		}
-		got <- dgs
-	}()
 	for _, tc := range []struct {
 		name       string
 		tty, lines bool
 	}{{"tty", true, false}, {"lines", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
+			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			got := ackDatagrams(pc, 3)
 			cfg := baseConfig()
 			cfg.UDP = true
 			cfg.Host = "127.0.0.1"
@@ -351,7 +337,7 @@ func TestUDPLinesFromTerminal(t *testing.T) {
 			var out lockedBuffer
 			// One Read delivers all three lines at once: only line mode
 			// splits them.
-			err := Run(context.Background(), cfg, Stdio{In: strings.NewReader("a\nbb\nccc\n"), Out: &out, Err: io.Discard})
+			err = Run(context.Background(), cfg, Stdio{In: strings.NewReader("a\nbb\nccc\n"), Out: &out, Err: io.Discard})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,23 +348,28 @@ func TestUDPLinesFromTerminal(t *testing.T) {
 				t.Errorf("stdout = %q", out.String())
 			}
 		})
-		if tc.name == "tty" {
-			go func() { // serve the second run too
-				var dgs []string
-				b := make([]byte, 1024)
-				pc.SetReadDeadline(time.Now().Add(10 * time.Second))
-				for len(dgs) < 3 {
-					n, from, err := pc.ReadFrom(b)
-					if err != nil {
-						break
-					}
-					dgs = append(dgs, string(b[:n]))
-					pc.WriteTo([]byte("ack "+string(b[:n])), from)
-				}
-				got <- dgs
-			}()
-		}
 	}
+}
+
+// ackDatagrams answers the first n datagrams on pc with "ack " + datagram
+// and sends what it received on the returned channel.
+func ackDatagrams(pc net.PacketConn, n int) <-chan []string {
+	got := make(chan []string, 1)
+	go func() {
+		var dgs []string
+		b := make([]byte, 1024)
+		pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for len(dgs) < n {
+			m, from, err := pc.ReadFrom(b)
+			if err != nil {
+				break
+			}
+			dgs = append(dgs, string(b[:m]))
+			pc.WriteTo([]byte("ack "+string(b[:m])), from)
+		}
+		got <- dgs
+	}()
+	return got
 }
 
 // refusedPort returns a TCP port where connections to 127.0.0.1 and ::1 are

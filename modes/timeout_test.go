@@ -4,55 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-// fullBacklogListener returns the port of a loopback listener with a
-// backlog of 0 that never accepts, after filling its accept queue: further
-// SYNs are dropped, as by a firewall.
-func fullBacklogListener(t *testing.T) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := sa.(*unix.SockaddrInet4).Port
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	// Fill the queue until a connect times out.
-	for i := 0; i < 8; i++ {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return port
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	t.Skip("could not fill the accept queue: the kernel kept completing handshakes")
-	return 0
-}
 
 // TestConnectTimeout: -w bounds a connect to an address that drops SYNs;
 // the error says it timed out and names the address; exit status 1 (not a
 // usage error).
 func TestConnectTimeout(t *testing.T) {
-	port := fullBacklogListener(t)
+	port := blackholePort(t)
 	cfg := baseConfig()
 	cfg.Host = "127.0.0.1"
 	cfg.Port = port
@@ -75,7 +38,7 @@ func TestConnectTimeout(t *testing.T) {
 // TestConnectRetry: --retry tries again after a timeout, pausing
 // --retry-delay, and reports the last error.
 func TestConnectRetryTimeout(t *testing.T) {
-	port := fullBacklogListener(t)
+	port := blackholePort(t)
 	cfg := baseConfig()
 	cfg.Host = "127.0.0.1"
 	cfg.Port = port
