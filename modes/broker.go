@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,13 @@ import (
 // clients takes its bytes: while every other client has more than
 // brokerHighWater queued, the sender's socket is not read, and TCP holds the
 // sender back. A client that falls more than brokerLag behind the fastest
-// one is slow or stuck: it is dropped with a log line, so it never slows the
-// others. When every other client is backlogged (a single peer, or all of
-// them stuck), one that makes no progress for brokerStall is dropped too.
+// one holds the senders back for at most brokerGrace, the time a live
+// program needs to be scheduled again and catch up; if it is still that far
+// behind then, it is slow or stuck and is dropped with a log line, so it
+// slows the others by brokerGrace at most, once. One that falls
+// brokerHardLag behind is dropped at once. When every other client is
+// backlogged (a single peer, or all of them stuck), one that takes nothing
+// for brokerStall is dropped too.
 //
 // Sockets have TCP_NODELAY, so a short line is relayed at once instead of
 // waiting on Nagle's algorithm for the previous one to be acknowledged.
@@ -44,14 +49,31 @@ const (
 	// more than this queued.
 	brokerHighWater = 256 << 10
 	// brokerLag: a client with this much more queued than the fastest
-	// other client is dropped. Queues are bounded by about
-	// brokerHighWater + clients × buffer size + brokerLag, and the chunks in
-	// them are shared, so the memory they hold is about that once, not once
-	// per client.
-	brokerLag = 4 << 20
+	// other client has brokerGrace to catch up, while senders wait, or is
+	// dropped. Queues are bounded by about brokerLag + clients × buffer
+	// size, and the chunks in them are shared, so the memory they hold is
+	// about that once, not once per client.
+	brokerLag = 2 << 20
+	// brokerHardLag: a client this far behind the fastest is dropped at once.
+	brokerHardLag = 8 << 20
+	// brokerGrace: how long a client more than brokerLag behind may hold
+	// the senders back.
+	brokerGrace = 250 * time.Millisecond
+	// brokerCheck: how often waiting senders look at the clients they wait
+	// for.
+	brokerCheck = 50 * time.Millisecond
 	// brokerStall: when every other client is backlogged, one that has
 	// taken no byte for this long is dropped.
 	brokerStall = 2 * time.Second
+	// brokerDirectMin: a chunk at least this long is written straight to a
+	// client with nothing queued, from the sender's goroutine; shorter ones
+	// (lines) are queued so that the client's writer sends many in one
+	// writev. Bulk data then never waits for a writer to be scheduled, and
+	// 50 chat clients cost about one write each per round of lines, not 49.
+	brokerDirectMin = 4 << 10
+	// brokerCoalesce: how many times a writer yields to let the senders
+	// queue more before its writev, as long as each yield brought more.
+	brokerCoalesce = 8
 	// brokerQueueChunks bounds the number of reads waiting for one client.
 	brokerQueueChunks = 1024
 	// brokerWritev bounds what one writev to a client carries.
@@ -152,6 +174,7 @@ type bclient struct {
 	q      chan []byte
 	queued atomic.Int64  // bytes in q
 	moved  atomic.Int64  // unix nanoseconds of the last write to it
+	behind atomic.Int64  // unix nanoseconds since it is more than brokerLag behind (0: it is not)
 	leave  chan struct{} // closed when the client half-closed: drain, then FIN
 	gone   chan struct{} // closed when its I/O must stop
 	once   sync.Once
@@ -165,15 +188,15 @@ func (c *bclient) kill() {
 	})
 }
 
-// send hands p to the client without ever waiting: when nothing is queued
-// for it, straight to its socket as far as the socket takes it at once (most
-// relays end there, with no goroutine switch); the rest goes to its queue.
-// floor is the queue of the fastest receiver: a client more than brokerLag
-// behind it, or with a full queue, is dropped.
+// send hands p to the client without ever waiting: a long chunk, when
+// nothing is queued for it, straight to its socket as far as the socket takes
+// it at once (brokerDirectMin); the rest goes to its queue.
+// floor is the queue of the fastest receiver: a client more than
+// brokerHardLag behind it, or with a full queue, is dropped.
 func (c *bclient) send(b *broker, p []byte, floor int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.raw != nil && c.queued.Load() == 0 {
+	if c.raw != nil && c.queued.Load() == 0 && len(p) >= brokerDirectMin {
 		n, err := c.writeNow(p)
 		if n > 0 {
 			b.sent.Add(int64(n))
@@ -187,7 +210,7 @@ func (c *bclient) send(b *broker, p []byte, floor int64) {
 			return
 		}
 	}
-	if q := c.queued.Add(int64(len(p))); q-floor > brokerLag {
+	if q := c.queued.Add(int64(len(p))); q-floor > brokerHardLag {
 		b.drop(c, fmt.Sprintf("%s behind the fastest client", ioutil.FormatSize(q-floor)))
 		return
 	}
@@ -265,10 +288,12 @@ func floor(list []*bclient, from *bclient) int64 {
 	return max(m, 0)
 }
 
-// pace waits while every client other than c has more than brokerHighWater
-// queued, so that c is read only as fast as the fastest of them writes.
-// While it waits, a backlogged client that takes nothing for brokerStall is
-// dropped.
+// pace waits before c is read again, so that c is read only as fast as the
+// fastest of the other clients takes its bytes: while every other client has
+// more than brokerHighWater queued, or while one of them, more than brokerLag
+// behind the fastest, is in its brokerGrace. While it waits, it drops a
+// client whose grace has run out, and a backlogged client that has taken
+// nothing for brokerStall.
 func (b *broker) pace(c *bclient) error {
 	var t *time.Timer
 	defer func() {
@@ -278,18 +303,18 @@ func (b *broker) pace(c *bclient) error {
 	}()
 	for {
 		wake := b.waiter()
-		if floor(*b.list.Load(), c) <= brokerHighWater {
+		if !b.mustWait(c) {
 			return nil
 		}
 		if t == nil {
-			t = time.NewTimer(brokerStall)
+			t = time.NewTimer(brokerCheck)
 		}
 		select {
 		case <-wake:
 		case <-c.gone:
 			return net.ErrClosed
 		case <-t.C:
-			t.Reset(brokerStall)
+			t.Reset(brokerCheck)
 			for _, x := range *b.list.Load() {
 				idle := time.Since(time.Unix(0, x.moved.Load()))
 				if x != c && x.queued.Load() > brokerHighWater && idle >= brokerStall {
@@ -298,6 +323,49 @@ func (b *broker) pace(c *bclient) error {
 			}
 		}
 	}
+}
+
+// mustWait tells whether sender c must wait, and drops the clients whose
+// grace ran out.
+func (b *broker) mustWait(c *bclient) bool {
+	list := *b.list.Load()
+	low, high := int64(-1), int64(0)
+	for _, x := range list {
+		if x == c || x.drops.Load() {
+			continue
+		}
+		q := x.queued.Load()
+		if low < 0 || q < low {
+			low = q
+		}
+		high = max(high, q)
+	}
+	if high-max(low, 0) <= brokerLag { // the usual case: nobody far behind
+		return low > brokerHighWater
+	}
+	wait := low > brokerHighWater
+	now := time.Now().UnixNano()
+	for _, x := range list {
+		if x == c || x.drops.Load() {
+			continue
+		}
+		lag := x.queued.Load() - low
+		if lag <= brokerLag {
+			x.behind.Store(0)
+			continue
+		}
+		since := x.behind.Load()
+		if since == 0 {
+			x.behind.CompareAndSwap(0, now)
+			since = x.behind.Load()
+		}
+		if d := time.Duration(now - since); d >= brokerGrace {
+			b.drop(x, fmt.Sprintf("still %s behind the fastest client after %v", ioutil.FormatSize(lag), brokerGrace))
+			continue
+		}
+		wait = true
+	}
+	return wait
 }
 
 // admit adds a client, or closes it at once at the -m cap.
@@ -483,6 +551,14 @@ func (b *broker) writeClient(c *bclient, done chan<- struct{}) {
 		}
 		bufs = append(bufs[:0], p)
 		bufs, _ = drainQueue(c.q, bufs, brokerWritev)
+		for range brokerCoalesce {
+			before := len(bufs)
+			runtime.Gosched()
+			bufs, _ = drainQueue(c.q, bufs, brokerWritev)
+			if len(bufs) == before {
+				break
+			}
+		}
 		var n int64
 		for _, x := range bufs {
 			n += int64(len(x))

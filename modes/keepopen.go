@@ -220,15 +220,18 @@ func stdoutError(end context.CancelCauseFunc, err error) error {
 
 // kclient is one connected -k client.
 type kclient struct {
-	conn    net.Conn
-	name    string
-	q       chan []byte // stdin chunks; closed at stdin EOF; nil if it came after
-	gone    chan struct{}
-	once    sync.Once
-	last    atomic.Int64 // unix nanoseconds of the last byte moved (for -i)
-	sent    atomic.Int64
-	recvd   atomic.Int64
-	timeout atomic.Bool // ended by -i
+	conn  net.Conn
+	name  string
+	q     chan []byte // stdin chunks; closed at stdin EOF; nil if it came after
+	gone  chan struct{}
+	wdone chan struct{} // closed when its writer is done (or it has none)
+	// wstarted: its writer was started (guarded by hub.mu)
+	wstarted bool
+	once     sync.Once
+	last     atomic.Int64 // unix nanoseconds of the last byte moved (for -i)
+	sent     atomic.Int64
+	recvd    atomic.Int64
+	timeout  atomic.Bool // ended by -i
 }
 
 // kill ends the client's I/O at once; the goroutines then wind down.
@@ -249,10 +252,12 @@ func (h *hub) admit(c net.Conn) {
 		c.Close()
 		return
 	}
-	kc := &kclient{conn: c, name: peerName(c), gone: make(chan struct{})}
+	kc := &kclient{conn: c, name: peerName(c), gone: make(chan struct{}), wdone: make(chan struct{})}
 	kc.last.Store(time.Now().UnixNano())
 	if !h.eof {
 		kc.q = make(chan []byte, keepOpenQueue)
+	} else {
+		close(kc.wdone) // no stdin for it: no writer
 	}
 	h.clients[kc] = struct{}{}
 	n := len(h.clients)
@@ -270,11 +275,7 @@ func (h *hub) admit(c net.Conn) {
 // serveClient runs one client: its bytes to stdout, stdin chunks to it.
 func (h *hub) serveClient(c *kclient) {
 	defer h.wg.Done()
-	var wrote sync.WaitGroup
-	if c.q != nil {
-		wrote.Add(1)
-		go h.writeClient(c, &wrote)
-	} else if !h.cfg.Stream.NoShutdown {
+	if c.q == nil && !h.cfg.Stream.NoShutdown {
 		ioutil.CloseWrite(c.conn) // stdin already ended: nothing will come
 	}
 	err := h.readClient(c)
@@ -284,13 +285,22 @@ func (h *hub) serveClient(c *kclient) {
 	case h.cfg.StdinTTY:
 		c.kill() // a terminal user talks to whoever is there; a leaver is gone
 	}
-	wrote.Wait()
+	// Half-closed, it still gets stdin until stdin ends (its writer then
+	// sends FIN and finishes).
+	select {
+	case <-c.wdone:
+	case <-c.gone:
+	}
 	c.kill()
-	c.conn.Close()
 	h.mu.Lock()
-	delete(h.clients, c)
+	delete(h.clients, c) // from now on no writer is started for it
 	n := len(h.clients)
+	started := c.wstarted
 	h.mu.Unlock()
+	if started {
+		<-c.wdone
+	}
+	c.conn.Close()
 	switch {
 	case c.timeout.Load():
 		logf(h.cfg, h.stdio, "%s: idle timeout; closed (%d connected)", c.name, n)
@@ -344,8 +354,26 @@ func isKilled(c *kclient) bool {
 }
 
 // writeClient writes stdin chunks to the client, then half-closes it.
-func (h *hub) writeClient(c *kclient, wrote *sync.WaitGroup) {
-	defer wrote.Done()
+// startWriterLocked starts c's writer on its first chunk of stdin (or at
+// stdin EOF, to send FIN), so an idle client costs no goroutine for it. h.mu
+// must be held; a client that has left gets none.
+func (h *hub) startWriterLocked(c *kclient) {
+	if c.wstarted || c.q == nil {
+		return
+	}
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	c.wstarted = true
+	h.wg.Add(1) // serveClient has not called Done yet: c is still in h.clients
+	go func() {
+		defer h.wg.Done()
+		defer close(c.wdone)
+		h.writeClient(c)
+	}()
+}
+
+func (h *hub) writeClient(c *kclient) {
 	var bufs net.Buffers
 	for {
 		var b []byte
@@ -426,6 +454,9 @@ func (h *hub) broadcastInput(ctx context.Context, in io.Reader) {
 			chunk := append([]byte(nil), buf[:n]...) // shared by every client, never changed
 			targets = h.snapshot(targets[:0])
 			for _, c := range targets {
+				h.mu.Lock()
+				h.startWriterLocked(c)
+				h.mu.Unlock()
 				select {
 				case c.q <- chunk:
 				case <-c.gone:
@@ -469,6 +500,7 @@ func (h *hub) inputEOF() {
 	for c := range h.clients {
 		if c.q != nil {
 			close(c.q)
+			h.startWriterLocked(c) // to send FIN
 		}
 	}
 	close(h.inputDone)
@@ -500,28 +532,65 @@ func newBufPool(size int) *bufPool {
 	return bp
 }
 
-// readPooled waits until c is readable, reads once into a pooled buffer and
-// passes the bytes to use (which must not keep them). It returns io.EOF at
-// the end of the stream, the read error, or use's error.
+// readPooled reads once from c into a buffer from pool and passes the bytes
+// to use (which must not keep them). It returns io.EOF at the end of the
+// stream, the read error, or use's error.
+//
+// On a socket the buffer is taken only when data is there: the read is tried
+// inside syscall.RawConn.Read, and when it would block the buffer goes back
+// to the pool before the goroutine parks (a thousand idle clients hold no
+// buffers), at no more system calls than net.Conn.Read makes. Read deadlines
+// apply. Other connections (TLS) hold a buffer while they wait.
 func readPooled(c net.Conn, pool *bufPool, use func([]byte) error) error {
-	if err := waitReadable(c); err != nil {
+	rc := rawConn(c)
+	if rc == nil {
+		bp := pool.p.Get().(*[]byte)
+		defer pool.p.Put(bp)
+		n, err := c.Read(*bp)
+		if n > 0 {
+			if uerr := use((*bp)[:n]); uerr != nil {
+				return uerr
+			}
+		}
 		return err
 	}
-	bp := pool.p.Get().(*[]byte)
-	defer pool.p.Put(bp)
-	n, err := c.Read(*bp)
-	if n > 0 {
-		if uerr := use((*bp)[:n]); uerr != nil {
-			return uerr
+	var (
+		bp   *[]byte
+		n    int
+		rerr error
+	)
+	err := rc.Read(func(fd uintptr) bool {
+		bp = pool.p.Get().(*[]byte)
+		for {
+			n, rerr = unix.Read(int(fd), *bp)
+			if rerr != unix.EINTR {
+				break
+			}
 		}
+		if rerr == unix.EAGAIN {
+			pool.p.Put(bp)
+			bp = nil
+			return false // park until readable, holding nothing
+		}
+		return true
+	})
+	if bp != nil {
+		defer pool.p.Put(bp)
 	}
-	return err
+	if err == nil {
+		err = rerr
+	}
+	switch {
+	case err != nil:
+		return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+	case n <= 0:
+		return io.EOF
+	}
+	return use((*bp)[:n])
 }
 
-// waitReadable blocks until c has data, EOF or an error to report, without
-// holding a buffer (a MSG_PEEK of one byte tells). Read deadlines apply.
-// Connections that are not sockets (TLS) return at once.
-func waitReadable(c net.Conn) error {
+// rawConn returns the raw socket of c, or nil when c is not a socket.
+func rawConn(c net.Conn) syscall.RawConn {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return nil
@@ -530,13 +599,5 @@ func waitReadable(c net.Conn) error {
 	if err != nil {
 		return nil
 	}
-	var one [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, e := unix.Recvfrom(int(fd), one[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return e != unix.EAGAIN
-	})
-	if err != nil {
-		return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-	}
-	return nil
+	return rc
 }
