@@ -129,14 +129,9 @@ func Broker(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if cerr := v.Close(); err == nil {
 		err = cerr
 	}
-	logf(cfg, stdio, "%s", summary(ioutil.Stats{Sent: b.sent.Load(), Received: b.received.Load()}, time.Since(start)))
-	switch {
-	case err != nil:
-		return err
-	case cause == nil, errors.Is(cause, errStdoutGone):
-		return nil
-	}
-	return cause
+	end := serverEnd(err, cause, false)
+	report(cfg, stdio, v, nil, ioutil.Stats{Sent: b.sent.Load(), Received: b.received.Load()}, time.Since(start), end) // -v summary, --sha256, --stats-json
+	return end
 }
 
 // broker is the shared state of --broker/--chat.

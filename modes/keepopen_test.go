@@ -254,3 +254,28 @@ func TestReadPooled(t *testing.T) {
 		t.Errorf("readPooled: %q, want abc then EOF", g)
 	}
 }
+
+// TestKeepOpenIdleTimeout: -i closes a client under -k once nothing moved
+// for that long; the server keeps running.
+func TestKeepOpenIdleTimeout(t *testing.T) {
+	errb := &srvBuffer{}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	cfg := listenCfg()
+	cfg.Serve.KeepOpen = true
+	cfg.Stream.IdleTimeout = 100 * time.Millisecond
+	cfg.Verbose = true
+	srv := startServer(t, cfg, Stdio{In: inR, Out: io.Discard, Err: errb})
+	c := dial(t, "tcp", srv.addr)
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(srvWait))
+	if _, err := io.ReadAll(c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("idle client: %v", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Errorf("closed after %v, before the idle timeout", d)
+	}
+	errb.waitFor(t, c.LocalAddr().String()+": idle timeout; closed (0 connected)")
+	c2 := dial(t, "tcp", srv.addr)
+	errb.waitFor(t, "connection from "+c2.LocalAddr().String()+" (1 connected)")
+}
