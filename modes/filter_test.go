@@ -223,3 +223,31 @@ func TestListenDenied(t *testing.T) {
 		t.Errorf("stdout = %q, want only the allowed client's data", got)
 	}
 }
+
+// TestUDPDenied: a UDP listener drops the datagrams of a refused sender and
+// prints the others'.
+func TestUDPDenied(t *testing.T) {
+	out := &srvBuffer{}
+	errb := &srvBuffer{}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	cfg := listenCfg()
+	cfg.UDP = true
+	cfg.Serve.Deny = []string{"127.0.0.1"}
+	cfg.Verbose = true
+	srv := startServer(t, cfg, Stdio{In: inR, Out: out, Err: errb})
+	denied := dial(t, "udp", srv.addr)
+	denied.Write([]byte("denied\n"))
+	errb.waitFor(t, "refused datagrams from "+denied.LocalAddr().String())
+	d := net.Dialer{LocalAddr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	ok, err := d.Dial("udp", srv.addr)
+	if err != nil {
+		t.Skipf("cannot use 127.0.0.2 as a source (%v)", err)
+	}
+	defer ok.Close()
+	ok.Write([]byte("allowed\n"))
+	out.waitFor(t, "allowed\n")
+	if strings.Contains(out.String(), "denied") {
+		t.Errorf("stdout has the refused sender's datagram: %q", out.String())
+	}
+}
