@@ -43,7 +43,12 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # 3. Tests, with the race detector.
 echo "test.sh: go test -race"
-go test -race -count=1 -timeout 12m "$@" ./...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -race -count=1 -timeout 12m -json "$@" ./... > "$log" 2>&1 || status=$?
+python3 scripts/testsummary.py < "$log" || status=1
+[ "$status" = 0 ] || exit 1
 
 # 4. Tests write only to their own temporary directories.
 if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
