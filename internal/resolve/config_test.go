@@ -69,7 +69,7 @@ func TestValidate(t *testing.T) {
 		}},
 		{name: "external stun", mod: func(c *Config) { c.NoExternal, c.STUN = true, []string{"stun.l.google.com:19302"} }, wantErr: true, external: true},
 		{name: "external whoami", mod: func(c *Config) {
-			c.NoExternal, c.Whoami = true, []publicip.Whoami{{Kind: "cloudflare", Server: "1.1.1.1"}}
+			c.NoExternal, c.Whoami = true, []publicip.Whoami{{Kind: "cloudflare", Server: "192.0.2.1"}}
 		}, wantErr: true, external: true},
 		{name: "external echo", mod: func(c *Config) { c.NoExternal, c.HTTPEcho = true, []string{"https://api.ipify.org"} }, wantErr: true, external: true},
 		{name: "external dns server", mod: func(c *Config) { c.NoExternal, c.DNSServer = true, "192.0.2.53:53" }, wantErr: true, external: true},

@@ -46,7 +46,7 @@ var classifyCases = []struct {
 	{"240.0.0.1", netinfo.KindReserved},
 	{"255.255.255.255", netinfo.KindReserved},
 	{"64:ff9b::192.0.2.1", netinfo.KindNAT64},
-	{"8.8.8.8", netinfo.KindGlobal},
+	{"1.2.3.4", netinfo.KindGlobal},
 	{"2606:4700:4700::1111", netinfo.KindGlobal},
 }
 
