@@ -52,16 +52,11 @@ go build -o "$out/sockcat" .
 go build -o "$out/brokerload" ./scripts/brokerload
 load="$out/brokerload"
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+install_missing bench-broker ncat=ncat >&2
 have_ncat=1
-if ! command -v ncat >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench-broker: installing ncat" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends ncat >/dev/null
-  fi
-  command -v ncat >/dev/null 2>&1 || { echo "bench-broker: ncat missing (not root or no apt-get): sockcat only" >&2; have_ncat=0; }
-fi
+command -v ncat >/dev/null 2>&1 || { echo "bench-broker: ncat missing: sockcat only" >&2; have_ncat=0; }
 
 SRV_PID=
 SRV_ADDR=

@@ -31,21 +31,9 @@ case "$runs" in '' | *[!0-9]*) echo "bench-scan.sh: --runs $runs: want a number"
 [ "$runs" -ge 3 ] || { echo "bench-scan.sh: --runs $runs: want at least 3 (medians)" >&2; exit 2; }
 
 # 1. Tools: install what is missing when root.
-declare -A pkg=([nc]=netcat-openbsd [nmap]=nmap [python3]=python3)
-missing=()
-for cmd in "${!pkg[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "bench-scan.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "bench-scan.sh: missing ${missing[*]} (not root: not installing); those rows are skipped"
-  fi
-fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+install_missing bench-scan.sh nc=netcat-openbsd nmap=nmap python3=python3
 have() { command -v "$1" >/dev/null 2>&1; }
 have python3 || { echo "bench-scan.sh: python3 is required (listeners)" >&2; exit 1; }
 nc_ok=0
@@ -57,22 +45,9 @@ have nmap || echo "bench-scan.sh: nmap not found: its rows are skipped"
 [ "$root" = 1 ] || echo "bench-scan.sh: not root: nmap -sS (raw sockets) is skipped"
 
 # 2. Workspace; everything started is stopped by PID.
-tmp=$(mktemp -d /tmp/sockcat-bench-scan.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_workspace bench-scan
 
-sc=$tmp/sockcat
-if [ -n "$bin" ]; then
-  cp "$bin" "$sc"
-else
-  echo "bench-scan.sh: building sockcat"
-  go build -o "$sc" .
-fi
+bench_binary bench-scan.sh "$bin"
 
 # 3. Listeners: one Python process holding a few ports of 127.0.0.1 open
 # (one below 1024 when it can bind there), accepting and closing.

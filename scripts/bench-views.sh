@@ -42,28 +42,15 @@ n=${size%[KkMmGg]} mult=1
 case "$size" in *[Kk]) mult=1024 ;; *[Mm]) mult=$((1 << 20)) ;; *[Gg]) mult=$((1 << 30)) ;; esac
 case "$n" in '' | *[!0-9]*) echo "bench-views.sh: bad size $size" >&2; exit 2 ;; esac
 nbytes=$((n * mult))
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 command -v python3 >/dev/null || { echo "bench-views.sh: python3 is required to write the test data" >&2; exit 1; }
 have_script=0
 command -v script >/dev/null && have_script=1
 
-tmp=$(mktemp -d /tmp/sockcat-bench-views.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workspace bench-views
 
-sc=$tmp/sockcat
-if [ -n "$bin" ]; then
-  cp "$bin" "$sc"
-else
-  echo "bench-views.sh: building sockcat"
-  go build -o "$sc" .
-fi
+bench_binary bench-views.sh "$bin"
 
 # Test data: UTF-8 text (ASCII with some two-, three- and four-byte
 # characters, whole lines) and hex text, each exactly nbytes long.

@@ -57,45 +57,17 @@ nmib=$((nbytes >> 20))
 limit=$((quick ? 60 : 300))
 
 # 1. Tools.
-declare -A pkg=([nc]=netcat-openbsd [ncat]=ncat [socat]=socat [iperf3]=iperf3
-  [strace]=strace [python3]=python3)
-missing=()
-for cmd in "${!pkg[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "bench.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "bench.sh: missing ${missing[*]} (not root: not installing); those rows are skipped"
-  fi
-fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+install_missing bench.sh nc=netcat-openbsd ncat=ncat socat=socat iperf3=iperf3 strace=strace python3=python3
 have() { command -v "$1" >/dev/null 2>&1; }
 have python3 || { echo "bench.sh: python3 is required (ports, reply server, iperf3 JSON)" >&2; exit 1; }
 if readlink -f "$(command -v nc 2>/dev/null || echo /)" | grep -q openbsd; then nc_ok=1; else nc_ok=0; fi
 
 # 2. Workspace, cleanup by PID.
-tmp=$(mktemp -d /tmp/sockcat-bench.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workspace bench
 
-sc=$tmp/sockcat
-if [ -n "$bin" ]; then
-  cp "$bin" "$sc"
-else
-  echo "bench.sh: building sockcat"
-  go build -o "$sc" .
-fi
+bench_binary bench.sh "$bin"
 
 # freeport prints a TCP port on 127.0.0.1 that was free a moment ago.
 freeport() {

@@ -9,26 +9,11 @@ cd "$(dirname "$0")/.."
 export SOCKCAT_NO_EXTERNAL=1 # resolve never reaches the internet from tests
 
 # 1. Peers. Debian package for each command the tests use.
-declare -A pkg=(
-  [nc]=netcat-openbsd [socat]=socat [ncat]=ncat [turnserver]=coturn
-  [openssl]=openssl [curl]=curl [python3]=python3 [tmux]=tmux
-  [tinyproxy]=tinyproxy [danted]=dante-server [iptables]=iptables [ip]=iproute2
-  [strace]=strace
-)
-missing=()
-for cmd in "${!pkg[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkg[$cmd]}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing missing peers: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "test.sh: missing peers (not root, not installing): ${missing[*]}; tests that need them will print a skip reason"
-  fi
-fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+install_missing test.sh nc=netcat-openbsd socat=socat ncat=ncat turnserver=coturn \
+  openssl=openssl curl=curl python3=python3 tmux=tmux tinyproxy=tinyproxy \
+  danted=dante-server iptables=iptables ip=iproute2 strace=strace
 
 # 2. Static checks.
 echo "test.sh: gofmt"
