@@ -5,8 +5,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sockcat/sockcat/internal/resolve"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 	"github.com/sockcat/sockcat/ioutil"
 	"github.com/sockcat/sockcat/modes"
 	"github.com/urfave/cli/v2"

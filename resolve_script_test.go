@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/sockcat/sockcat/internal/resolve"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
-	"github.com/sockcat/sockcat/internal/resolve/resolvetest"
+	"github.com/sockcat/sockcat/modes/resolve"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/resolvetest"
 	"github.com/sockcat/sockcat/modes"
 )
 

@@ -3,7 +3,7 @@ package modes
 import (
 	"context"
 
-	"github.com/sockcat/sockcat/internal/resolve"
+	"github.com/sockcat/sockcat/modes/resolve"
 )
 
 // Resolve is `sockcat resolve`: it gathers the local, public and name

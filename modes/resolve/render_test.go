@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

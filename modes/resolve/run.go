@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
 
 // Report is everything `sockcat resolve` found. Renderers read it and

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 )
 
 var classifyCases = []struct {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
 
 func TestServerList(t *testing.T) {

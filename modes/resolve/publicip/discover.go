@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 )
 
 // Default timings. Each is a field of [Timing] so tests can shrink it.

@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
 
 func familyName(v6 bool) string {

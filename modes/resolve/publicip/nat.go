@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 )
 
 // Mapping is how a NAT maps one local socket to public endpoints.

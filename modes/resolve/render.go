@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
 
 // Schema is the version tag of the JSON output. Fields are only ever added

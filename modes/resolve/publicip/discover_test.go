@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
-	"github.com/sockcat/sockcat/internal/resolve/resolvetest"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/resolvetest"
 )
 
 // fast timings keep every test well under a second.

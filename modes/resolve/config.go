@@ -50,8 +50,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
 
 // DefaultTimeout is the overall deadline of public-address discovery: long

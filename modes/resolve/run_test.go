@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sockcat/sockcat/internal/resolve"
-	"github.com/sockcat/sockcat/internal/resolve/netinfo"
-	"github.com/sockcat/sockcat/internal/resolve/publicip"
-	"github.com/sockcat/sockcat/internal/resolve/resolvetest"
+	"github.com/sockcat/sockcat/modes/resolve"
+	"github.com/sockcat/sockcat/modes/resolve/netinfo"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
+	"github.com/sockcat/sockcat/modes/resolve/resolvetest"
 )
 
 var fast = publicip.Timing{RTO: 20 * time.Millisecond, DNSDelay: 10 * time.Millisecond, HTTPDelay: 20 * time.Millisecond, DNSRetry: 50 * time.Millisecond, Grace: 100 * time.Millisecond}
