@@ -5,10 +5,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sockcat/sockcat/modes/resolve"
-	"github.com/sockcat/sockcat/modes/resolve/publicip"
 	"github.com/sockcat/sockcat/ioutil"
 	"github.com/sockcat/sockcat/modes"
+	"github.com/sockcat/sockcat/modes/resolve"
+	"github.com/sockcat/sockcat/modes/resolve/publicip"
 	"github.com/urfave/cli/v2"
 )
 

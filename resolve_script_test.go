@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sockcat/sockcat/modes"
 	"github.com/sockcat/sockcat/modes/resolve"
 	"github.com/sockcat/sockcat/modes/resolve/publicip"
 	"github.com/sockcat/sockcat/modes/resolve/resolvetest"
-	"github.com/sockcat/sockcat/modes"
 )
 
 // Script commands of `sockcat resolve`. Every server they start listens on

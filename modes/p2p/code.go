@@ -13,7 +13,9 @@ type Code struct {
 func (c Code) String() string { return "" }
 
 // NewCode returns a code for nameplate with fresh random words.
-func NewCode(nameplate string) (Code, error) { return Code{}, errors.New("p2p: NewCode not implemented") }
+func NewCode(nameplate string) (Code, error) {
+	return Code{}, errors.New("p2p: NewCode not implemented")
+}
 
 // ParseCode parses and validates s (NUMBER-WORD-WORD, words from the list).
 func ParseCode(s string) (Code, error) { return Code{}, errors.New("p2p: ParseCode not implemented") }
