@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sockcat/sockcat/modes"
+	"github.com/urfave/cli/v2"
+)
+
+// newApp builds the command-line application: the root flags, the resolve
+// command and the action that turns flags into a mode run.
+func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
+	usage := func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+	app := &cli.App{
+		Name:  "sockcat",
+		Usage: "pipe stdin/stdout to TCP, UDP and Unix sockets",
+		UsageText: "sockcat [options] HOST PORT                 connect\n" +
+			"sockcat -l [options] [HOST] PORT            listen (also: -l -p PORT)\n" +
+			"sockcat -z [options] HOST PORTSPEC          scan ports\n" +
+			"sockcat -U [options] PATH / -l -U PATH      Unix-domain socket\n" +
+			"sockcat resolve [options] [NAME[:PORT] ...] local, outbound and public addresses; name lookup",
+		Description: "Exit status: 0 success; 1 runtime failure (refused, timeout, reset, DNS, TLS,\n" +
+			"I/O, unsent input; -z: no open port); 2 usage error; 130 interrupted.",
+		Flags:                  rootFlags(),
+		UseShortOptionHandling: true,
+		HideHelpCommand:        true,
+		EnableBashCompletion:   true,
+		Reader:                 stdio.In,
+		Writer:                 stdio.Out,
+		ErrWriter:              stdio.Err,
+		OnUsageError:           usage,
+		ExitErrHandler:         func(*cli.Context, error) {}, // run owns the exit status
+		Commands:               []*cli.Command{resolveCommand(stdio, usage)},
+	}
+	app.Action = func(c *cli.Context) error {
+		switch {
+		case c.Bool("version"):
+			fmt.Fprintf(stdio.Out, "sockcat %s\n", versionString())
+			return nil
+		case c.Bool("man"):
+			man, err := app.ToManWithSection(1)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(stdio.Out, man)
+			return nil
+		case c.String("encoding") == "list":
+			return modes.ListEncodings(stdio.Out)
+		}
+		cfg, err := configFromFlags(c)
+		if err != nil {
+			return usageError{err}
+		}
+		cfg.StdinTTY, cfg.StderrTTY = stdinTTY, stderrTTY
+		return modes.Run(c.Context, cfg, stdio)
+	}
+	return app
+}
+
+// rootFlags defines every option of the connect, listen and scan modes.
+// Numbers, sizes and durations are read as strings and parsed by
+// configFromFlags, so a bad value gets a message naming it and what is
+// accepted.
+func rootFlags() []cli.Flag {
+	const (
+		catMode    = "Mode"
+		catAddr    = "Addresses and sockets"
+		catStream  = "Streams"
+		catListen  = "Listening"
+		catData    = "Data views and statistics"
+		catScan    = "Port scan"
+		catTLS     = "TLS and proxies"
+		catGeneral = "General"
+	)
+	b := func(name string, aliases []string, cat, usage string) cli.Flag {
+		return boolFlag{&cli.BoolFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+	}
+	s := func(name string, aliases []string, cat, usage string) cli.Flag {
+		return stringFlag{&cli.StringFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+	}
+	ss := func(name string, aliases []string, cat, usage string) cli.Flag {
+		return sliceFlag{&cli.StringSliceFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+	}
+	return []cli.Flag{
+		b("listen", []string{"l"}, catMode, "listen for connections instead of connecting"),
+		b("udp", []string{"u"}, catMode, "use UDP (datagrams) instead of TCP"),
+		b("unix", []string{"U"}, catMode, "use a Unix-domain socket at PATH"),
+		b("scan", []string{"z"}, catMode, "scan HOST's PORTSPEC and report open ports"),
+
+		b("ipv4", []string{"4"}, catAddr, "IPv4 only"),
+		b("ipv6", []string{"6"}, catAddr, "IPv6 only"),
+		b("numeric", []string{"n"}, catAddr, "numeric addresses only: no DNS lookups"),
+		s("source", []string{"s"}, catAddr, "local source `ADDR` for connections"),
+		s("port", []string{"p"}, catAddr, "`PORT`: source port when connecting, listen port with -l"),
+		s("wait", []string{"w"}, catAddr, "connect timeout `DUR` per address (and per port with -z)"),
+		s("buffer-size", []string{"B"}, catAddr, "read buffer and largest UDP datagram `SIZE` (default 64K)"),
+		s("sndbuf", nil, catAddr, "kernel send buffer `SIZE` (SO_SNDBUF)"),
+		s("rcvbuf", nil, catAddr, "kernel receive buffer `SIZE` (SO_RCVBUF)"),
+		b("keepalive", nil, catAddr, "enable TCP keepalive probes"),
+		b("nodelay", nil, catAddr, "disable Nagle's algorithm (TCP_NODELAY)"),
+		b("broadcast", []string{"b"}, catAddr, "allow sending UDP to broadcast addresses"),
+		ss("join", nil, catAddr, "join multicast `GROUP[%IFACE]` when listening on UDP (repeatable)"),
+		s("ttl", nil, catAddr, "IP TTL / IPv6 hop limit `N` of what is sent"),
+		s("retry", nil, catAddr, "retry a refused or timed-out connect `N` times"),
+		s("retry-delay", nil, catAddr, "pause `DUR` between connect attempts (default 1s)"),
+
+		s("quit-after", []string{"q"}, catStream, "after stdin EOF, exit after `DUR` even if the peer has not closed"),
+		b("N", nil, catStream, "accepted for OpenBSD nc compatibility: sockcat always shuts down the write side at stdin EOF"),
+		b("no-shutdown", nil, catStream, "keep the write side open at stdin EOF (no FIN)"),
+		b("send-only", nil, catStream, "only send stdin; ignore received data"),
+		b("recv-only", []string{"d"}, catStream, "only receive; never read stdin"),
+		s("idle-timeout", []string{"i"}, catStream, "close when nothing moved either way for `DUR`"),
+		b("crlf", []string{"C"}, catStream, "send LF line endings as CRLF"),
+		s("delay", nil, catStream, "pause `DUR` between lines sent"),
+		b("lines", nil, catStream, "UDP: send each line as one datagram"),
+
+		b("keep-open", []string{"k"}, catListen, "keep accepting clients; serve them concurrently"),
+		s("max-conns", []string{"m"}, catListen, "at most `N` concurrent clients with -k (default 100)"),
+		b("broker", nil, catListen, "relay every client's data to every other client"),
+		b("chat", nil, catListen, "line-mode broker with user prefixes and join/leave lines"),
+		s("exec", []string{"e"}, catListen, "run `PROG ARGS` (no shell) with the connection as its stdin/stdout"),
+		s("sh-exec", []string{"c"}, catListen, "run `CMD` with /bin/sh -c, connection as stdin/stdout"),
+		ss("allow", nil, catListen, "serve only clients matching `CIDR|HOST` (repeatable)"),
+		ss("deny", nil, catListen, "refuse clients matching `CIDR|HOST` (repeatable; deny wins)"),
+		s("allow-file", nil, catListen, "read --allow rules from `FILE`"),
+		s("deny-file", nil, catListen, "read --deny rules from `FILE`"),
+		s("addr-file", nil, catListen, "write the bound address to `FILE` once listening"),
+
+		s("encoding", nil, catData, "stdio representation `NAME`: raw, a charset, hex, base64 (list: --encoding list)"),
+		s("encoding-errors", nil, catData, "unrepresentable characters: strict (error) or replace"),
+		s("hexdump", []string{"x"}, catData, "log traffic both ways as a hexdump to `FILE` (- for stderr)"),
+		s("output", []string{"o"}, catData, "also write received data to `FILE`"),
+		b("append-output", nil, catData, "append to the -o file instead of truncating it"),
+		b("progress", []string{"P"}, catData, "live progress meter on stderr (when it is a terminal)"),
+		b("stats-json", nil, catData, "print one JSON object of transfer statistics on stderr at the end"),
+		b("sha256", nil, catData, "print the SHA-256 of the bytes sent and received at the end"),
+
+		s("concurrency", nil, catScan, "ports probed at once with -z (default 256)"),
+		b("json", nil, catScan, "-z: one JSON object per port"),
+		s("wait-for", nil, catScan, "-z: keep probing until every port is open or `DUR` passed"),
+
+		b("tls", []string{"ssl"}, catTLS, "use TLS (verified against system roots by default)"),
+		b("tls-insecure", nil, catTLS, "do not verify the server certificate"),
+		s("tls-ca", nil, catTLS, "verify peers against the CA certificates in `FILE`"),
+		s("tls-servername", nil, catTLS, "server `NAME` for SNI and verification (default: HOST)"),
+		s("tls-alpn", nil, catTLS, "comma-separated ALPN protocol `LIST`"),
+		s("tls-cert", nil, catTLS, "certificate `FILE` (PEM)"),
+		s("tls-key", nil, catTLS, "private key `FILE` (PEM)"),
+		s("tls-pin", nil, catTLS, "accept only the certificate with this SHA-256 `FINGERPRINT` (hex or base64)"),
+		b("tls-verify-client", nil, catTLS, "listen: require a client certificate signed by --tls-ca"),
+		s("proxy", []string{"X"}, catTLS, "connect through `URL`: socks5://[user:pass@]host:port or http://host:port"),
+
+		b("verbose", []string{"v"}, catGeneral, "log connection events and a transfer summary on stderr"),
+		b("version", nil, catGeneral, "print the version and exit"),
+		&cli.BoolFlag{Name: "man", Hidden: true, Usage: "print the man page"},
+	}
+}
+
+// The flag types below return a name list built once. urfave/cli v2 calls
+// Names() for every flag each time it looks one up, and rebuilds the list
+// with a regexp per name on each call; with this many flags that quadratic
+// walk cost about 3 ms of every start (see scripts/BENCHMARKS.md).
+type (
+	boolFlag struct {
+		*cli.BoolFlag
+		names []string
+	}
+	stringFlag struct {
+		*cli.StringFlag
+		names []string
+	}
+	sliceFlag struct {
+		*cli.StringSliceFlag
+		names []string
+	}
+)
+
+func (f boolFlag) Names() []string   { return f.names }
+func (f stringFlag) Names() []string { return f.names }
+func (f sliceFlag) Names() []string  { return f.names }
+
+// String renders the help line; the default value is left out, as for a
+// plain bool flag.
+func (f boolFlag) String() string {
+	f.BoolFlag.DisableDefaultText = true
+	return cli.FlagStringer(f.BoolFlag)
+}
+
+func names(name string, aliases []string) []string { return append([]string{name}, aliases...) }
+
+// takesValue reports whether a flag reads the next argument as its value.
+func takesValue(f cli.Flag) bool {
+	if d, ok := f.(cli.DocGenerationFlag); ok {
+		return d.TakesValue()
+	}
+	return false
+}
+
+// complete prints shell-completion candidates for the word being typed:
+// the flags that start with it, or the commands. (urfave/cli's own
+// completion panics when an earlier word is an unknown flag.)
+func complete(app *cli.App, words []string, w io.Writer) {
+	flags := app.Flags
+	if len(words) > 0 && words[0] == "resolve" {
+		flags = app.Commands[0].Flags
+		words = words[1:]
+	}
+	last := ""
+	if len(words) > 0 {
+		last = words[len(words)-1]
+	}
+	if !strings.HasPrefix(last, "-") {
+		for _, c := range app.Commands {
+			fmt.Fprintln(w, c.Name)
+		}
+		return
+	}
+	for _, f := range flags {
+		if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() {
+			continue
+		}
+		for _, n := range f.Names() {
+			if len(n) > 1 && strings.HasPrefix("--"+n, last) {
+				fmt.Fprintln(w, "--"+n)
+			}
+		}
+	}
+}
