@@ -150,7 +150,13 @@ func rootFlags() []cli.Flag {
 		s("tls-key", nil, catTLS, "private key `FILE` (PEM)"),
 		s("tls-pin", nil, catTLS, "accept only the certificate with this SHA-256 `FINGERPRINT` (hex or base64)"),
 		b("tls-verify-client", nil, catTLS, "listen: require a client certificate signed by --tls-ca"),
-		s("proxy", []string{"X"}, catTLS, "connect through `URL`: socks5://[user:pass@]host:port or http://host:port"),
+		s("proxy", []string{"X"}, catTLS, "connect through proxy `URL` (socks5://[USER:PASS@]HOST:PORT, http://…)"),
+		s("proxy-type", nil, catTLS, "`TYPE` of a --proxy HOST:PORT: http (default) or socks5"),
+		s("proxy-auth", nil, catTLS, "proxy credentials `USER:PASS`"),
+		hidden(b("ssl-verify", nil, catTLS, "ncat: --tls, verifying the server (the default)")),
+		hidden(s("ssl-cert", nil, catTLS, "ncat: --tls --tls-cert `FILE`")),
+		hidden(s("ssl-key", nil, catTLS, "ncat: --tls --tls-key `FILE`")),
+		hidden(s("ssl-trustfile", nil, catTLS, "ncat: --tls --tls-ca `FILE`")),
 
 		b("verbose", []string{"v"}, catGeneral, "log connection events and a transfer summary on stderr"),
 		b("version", nil, catGeneral, "print the version and exit"),
@@ -186,6 +192,18 @@ func (f sliceFlag) Names() []string  { return f.names }
 func (f boolFlag) String() string {
 	f.BoolFlag.DisableDefaultText = true
 	return cli.FlagStringer(f.BoolFlag)
+}
+
+// hidden keeps a flag out of --help: ncat's spellings, listed once in the
+// help text instead of one line each.
+func hidden(f cli.Flag) cli.Flag {
+	switch f := f.(type) {
+	case boolFlag:
+		f.Hidden = true
+	case stringFlag:
+		f.Hidden = true
+	}
+	return f
 }
 
 func names(name string, aliases []string) []string { return append([]string{name}, aliases...) }

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -72,7 +74,6 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 		Scan:     c.Bool("scan"),
 		Verbose:  c.Bool("verbose"),
 		AddrFile: c.String("addr-file"),
-		Proxy:    c.String("proxy"),
 	}
 	r := &flagReader{c: c}
 	netOptions(r, cfg)
@@ -81,6 +82,8 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 	viewOptions(r, cfg)
 	scanOptions(r, cfg)
 	tlsOptions(r, cfg)
+	ncatTLSOptions(r, cfg)
+	proxyOptions(r, cfg)
 	if len(r.errs) > 0 {
 		return nil, r.errs[0] // one line: the first problem found
 	}
@@ -167,9 +170,102 @@ func viewOptions(r *flagReader, cfg *modes.Config) {
 	cfg.Views.Progress = c.Bool("progress")
 	cfg.Views.StatsJSON = c.Bool("stats-json")
 	cfg.Views.SHA256 = c.Bool("sha256")
+	if hx := cfg.Views.Hexdump; looksLikeHostPort(hx) {
+		r.fail(fmt.Errorf("-x %s looks like a proxy address (OpenBSD nc's -x), but sockcat's -x writes a hexdump to FILE: for a proxy use -X socks5://%s or -X http://%s; for a file write ./%s", hx, hx, hx, hx))
+	}
 	if cfg.Views.AppendOutput && cfg.Views.Output == "" {
 		r.fail(errors.New("--append-output needs -o FILE"))
 	}
+}
+
+// ncatTLSOptions reads ncat's spellings of the TLS options. Each implies
+// --ssl, as in ncat; giving both spellings of one option is a usage error.
+func ncatTLSOptions(r *flagReader, cfg *modes.Config) {
+	c := r.c
+	for _, o := range []struct {
+		ncat, ours string
+		field      *string
+	}{
+		{"ssl-cert", "tls-cert", &cfg.TLS.CertFile},
+		{"ssl-key", "tls-key", &cfg.TLS.KeyFile},
+		{"ssl-trustfile", "tls-ca", &cfg.TLS.CAFile},
+	} {
+		if !c.IsSet(o.ncat) {
+			continue
+		}
+		if c.IsSet(o.ours) {
+			r.fail(fmt.Errorf("--%s and --%s are the same option; give one", o.ncat, o.ours))
+			return
+		}
+		*o.field = c.String(o.ncat)
+		cfg.TLS.Enabled = true
+	}
+	if c.Bool("ssl-verify") {
+		if cfg.TLS.Insecure {
+			r.fail(errors.New("--ssl-verify and --tls-insecure contradict each other"))
+			return
+		}
+		cfg.TLS.Enabled = true // verification is the default with --tls
+	}
+}
+
+// proxyOptions reads -X/--proxy: a URL, or ncat's HOST:PORT with
+// --proxy-type and --proxy-auth USER:PASS. HOST:PORT alone is refused:
+// ncat would take it as http, OpenBSD nc as socks5, so neither guess is safe.
+func proxyOptions(r *flagReader, cfg *modes.Config) {
+	c := r.c
+	p, typ, auth := c.String("proxy"), c.String("proxy-type"), c.String("proxy-auth")
+	if p == "" {
+		for _, f := range []string{"proxy-type", "proxy-auth"} {
+			if c.IsSet(f) {
+				r.fail(fmt.Errorf("--%s needs --proxy HOST:PORT", f))
+				return
+			}
+		}
+		return
+	}
+	if typ != "" {
+		typ = strings.ToLower(typ)
+		if typ != "http" && typ != "socks5" {
+			r.fail(fmt.Errorf("--proxy-type %q: want socks5 or http", c.String("proxy-type")))
+			return
+		}
+	}
+	scheme, rest, hasScheme := strings.Cut(p, "://")
+	switch {
+	case !hasScheme && typ == "":
+		r.fail(fmt.Errorf("-X/--proxy %s: no scheme; add --proxy-type http (ncat's default) or --proxy-type socks5, or write http://%s", p, p))
+		return
+	case !hasScheme:
+		p = typ + "://" + p
+	case typ != "" && !strings.HasPrefix(strings.ToLower(scheme), typ):
+		r.fail(fmt.Errorf("--proxy-type %s contradicts the %s:// proxy URL", typ, scheme))
+		return
+	}
+	if auth != "" {
+		scheme, rest, _ = strings.Cut(p, "://")
+		if strings.Contains(rest, "@") {
+			r.fail(errors.New("--proxy-auth given, but the proxy URL has a user already"))
+			return
+		}
+		user, pass, _ := strings.Cut(auth, ":")
+		p = scheme + "://" + url.UserPassword(user, pass).String() + "@" + rest
+	}
+	cfg.Proxy = p
+}
+
+// looksLikeHostPort reports whether a -x FILE is written as HOST:PORT
+// ("127.0.0.1:3128", "proxy:8080", "[::1]:1080"); a path ("./a:1") is not.
+func looksLikeHostPort(v string) bool {
+	if strings.Contains(v, "/") {
+		return false
+	}
+	h, p, err := net.SplitHostPort(v)
+	if err != nil || h == "" {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // scanOptions reads the -z options (SPEC §8).
@@ -187,7 +283,7 @@ func scanOptions(r *flagReader, cfg *modes.Config) {
 func tlsOptions(r *flagReader, cfg *modes.Config) {
 	c := r.c
 	cfg.TLS = modes.TLSOptions{
-		Enabled:      c.Bool("tls"),
+		Enabled:      c.Bool("tls") || c.Bool("ssl-verify") || c.IsSet("ssl-cert") || c.IsSet("ssl-key") || c.IsSet("ssl-trustfile"),
 		Insecure:     c.Bool("tls-insecure"),
 		CAFile:       c.String("tls-ca"),
 		ServerName:   c.String("tls-servername"),
@@ -246,90 +342,165 @@ func checkHost(cfg *modes.Config) error {
 
 // positionals reads HOST, PORT, PORTSPEC or PATH according to the mode.
 func positionals(c *cli.Context, cfg *modes.Config) error {
-	args := c.Args().Slice()
-	proto := "tcp"
+	a := posArgs{args: c.Args().Slice(), proto: "tcp", port: c.String("port"), portSet: c.IsSet("port")}
 	if cfg.UDP {
-		proto = "udp"
+		a.proto = "udp"
 	}
-	portFlag, portSet := c.String("port"), c.IsSet("port")
-	tooMany := func(want string) error {
-		return fmt.Errorf("unexpected argument %q (usage: %s)", args[len(args)-1], want)
-	}
+	var err error
 	switch {
 	case cfg.Unix:
-		if len(args) != 1 {
-			if len(args) == 0 {
-				return errors.New("missing PATH (usage: sockcat -U [options] PATH)")
-			}
-			return tooMany("sockcat -U [options] PATH")
-		}
-		if portSet {
-			return errors.New("-p cannot be combined with -U")
-		}
-		cfg.Host = args[0]
-		return nil
+		err = a.unix(cfg)
 	case cfg.Scan:
-		if len(args) != 2 {
-			if len(args) < 2 {
-				return errors.New("missing HOST or PORTSPEC (usage: sockcat -z [options] HOST PORTSPEC)")
-			}
-			return tooMany("sockcat -z [options] HOST PORTSPEC")
-		}
-		ports, err := modes.ParsePortSpec(args[1], proto)
-		if err != nil {
-			return err
-		}
-		cfg.Host, cfg.Ports = args[0], ports
-		if portSet {
-			p, err := modes.ParsePort(portFlag, proto, false)
-			if err != nil {
-				return fmt.Errorf("-p: %w", err)
-			}
-			cfg.Net.SourcePort = p
-		}
-		return nil
+		err = a.scan(cfg)
 	case cfg.Listen:
-		var host, port string
-		switch {
-		case len(args) == 0 && portSet:
-			port = portFlag
-		case len(args) == 1 && portSet:
-			host, port = args[0], portFlag
-		case len(args) == 1:
-			port = args[0]
-		case len(args) == 2 && !portSet:
-			host, port = args[0], args[1]
-		case len(args) == 0:
-			return errors.New("listen needs a PORT (usage: sockcat -l [options] [HOST] PORT, or -l -p PORT)")
-		case len(args) == 2:
-			return fmt.Errorf("port given twice: -p %s and %q", portFlag, args[1])
-		default:
-			return tooMany("sockcat -l [options] [HOST] PORT")
-		}
-		p, err := modes.ParsePort(port, proto, true)
-		if err != nil {
-			return err
-		}
-		cfg.Host, cfg.Port = host, p
-		return nil
+		err = a.listen(cfg)
+	default:
+		err = a.connect(cfg)
 	}
-	if len(args) != 2 {
-		if len(args) < 2 {
-			return errors.New("missing HOST or PORT (usage: sockcat [options] HOST PORT; see --help)")
-		}
-		return tooMany("sockcat [options] HOST PORT")
+	if err != nil || cfg.Unix {
+		return err
 	}
-	p, err := modes.ParsePort(args[1], proto, false)
+	if cfg.Host, err = unbracket("host", cfg.Host); err != nil {
+		return err
+	}
+	cfg.Net.Source, err = unbracket("source address", cfg.Net.Source)
+	return err
+}
+
+// posArgs are the positional arguments and -p, read per mode.
+type posArgs struct {
+	args    []string
+	proto   string // "tcp" or "udp", for service names
+	port    string // -p as given
+	portSet bool
+}
+
+func (a posArgs) tooMany(want string) error {
+	return fmt.Errorf("unexpected argument %q (usage: %s)", a.args[len(a.args)-1], want)
+}
+
+func (a posArgs) unix(cfg *modes.Config) error {
+	switch {
+	case len(a.args) == 0:
+		return errors.New("missing PATH (usage: sockcat -U [options] PATH)")
+	case len(a.args) > 1:
+		return a.tooMany("sockcat -U [options] PATH")
+	case a.portSet:
+		return errors.New("-p cannot be combined with -U")
+	}
+	cfg.Host = a.args[0]
+	return nil
+}
+
+func (a posArgs) scan(cfg *modes.Config) error {
+	switch {
+	case len(a.args) < 2:
+		return errors.New("missing HOST or PORTSPEC (usage: sockcat -z [options] HOST PORTSPEC)")
+	case len(a.args) > 2:
+		return a.tooMany("sockcat -z [options] HOST PORTSPEC")
+	}
+	ports, err := modes.ParsePortSpec(a.args[1], a.proto)
 	if err != nil {
 		return err
 	}
-	cfg.Host, cfg.Port = args[0], p
-	if portSet {
-		sp, err := modes.ParsePort(portFlag, proto, false)
+	cfg.Host, cfg.Ports = a.args[0], ports
+	if a.portSet {
+		p, err := modes.ParsePort(a.port, a.proto, false)
+		if err != nil {
+			return fmt.Errorf("-p: %w", err)
+		}
+		cfg.Net.SourcePort = p
+	}
+	return nil
+}
+
+// listen reads [HOST] PORT or -p PORT [HOST]. -s is the bind address too
+// (SPEC §5): it becomes HOST, and a different HOST is a usage error.
+func (a posArgs) listen(cfg *modes.Config) error {
+	var host, port string
+	args := a.args
+	switch {
+	case len(args) == 0 && a.portSet:
+		port = a.port
+	case len(args) == 1 && a.portSet && isNumber(args[0]):
+		return fmt.Errorf("port given twice: -p %s and %q", a.port, args[0])
+	case len(args) == 1 && a.portSet:
+		host, port = args[0], a.port
+	case len(args) == 1:
+		port = args[0]
+	case len(args) == 2 && !a.portSet:
+		host, port = args[0], args[1]
+	case len(args) == 0:
+		return errors.New("listen needs a PORT (usage: sockcat -l [options] [HOST] PORT, or -l -p PORT)")
+	case len(args) == 2:
+		return fmt.Errorf("port given twice: -p %s and %q", a.port, args[1])
+	default:
+		return a.tooMany("sockcat -l [options] [HOST] PORT")
+	}
+	p, err := modes.ParsePort(port, a.proto, true)
+	if err != nil {
+		return err
+	}
+	if src := cfg.Net.Source; src != "" {
+		if host != "" && !sameHost(host, src) {
+			return fmt.Errorf("two bind addresses: -s %s and HOST %s (give one)", src, host)
+		}
+		host = src
+	}
+	cfg.Host, cfg.Port = host, p
+	return nil
+}
+
+func (a posArgs) connect(cfg *modes.Config) error {
+	switch {
+	case len(a.args) < 2:
+		return errors.New("missing HOST or PORT (usage: sockcat [options] HOST PORT; see --help)")
+	case len(a.args) > 2:
+		return a.tooMany("sockcat [options] HOST PORT")
+	}
+	p, err := modes.ParsePort(a.args[1], a.proto, false)
+	if err != nil {
+		return err
+	}
+	cfg.Host, cfg.Port = a.args[0], p
+	if a.portSet {
+		sp, err := modes.ParsePort(a.port, a.proto, false)
 		if err != nil {
 			return fmt.Errorf("-p (source port): %w", err)
 		}
 		cfg.Net.SourcePort = sp
 	}
 	return nil
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+// sameHost reports whether two spellings name the same host: equal
+// addresses ("::1", "[::1]", "0:0::1") or equal names.
+func sameHost(a, b string) bool {
+	a, _ = unbracket("", a)
+	b, _ = unbracket("", b)
+	x, errA := netip.ParseAddr(a)
+	y, errB := netip.ParseAddr(b)
+	if errA == nil && errB == nil {
+		return x.Unmap() == y.Unmap()
+	}
+	return strings.EqualFold(a, b)
+}
+
+// unbracket accepts an IPv6 address in brackets ("[::1]", as --addr-file
+// writes it) wherever an address is, and returns it without them.
+func unbracket(what, h string) (string, error) {
+	if !strings.HasPrefix(h, "[") && !strings.HasSuffix(h, "]") {
+		return h, nil
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	a, err := netip.ParseAddr(inner)
+	if len(inner) != len(h)-2 || err != nil || !a.Is6() {
+		return h, fmt.Errorf("%s %q: brackets hold an IPv6 address, as in [::1]", what, h)
+	}
+	return inner, nil
 }

@@ -44,7 +44,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		complete(app, args[1:n-1], stdout)
 		return exitOK
 	}
-	err := app.RunContext(ctx, normalizeArgs(app, args))
+	argv, err := normalizeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, argv)
+	}
 	switch {
 	case err == nil:
 		return exitOK

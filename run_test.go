@@ -49,7 +49,7 @@ func TestRunUsageErrors(t *testing.T) {
 	}{
 		{"H 0", `invalid port "0" \(want 1-65535`},
 		{"H 70000", `invalid port "70000"`},
-		{"H -1", `flag provided but not defined: -1`},
+		{"H -1", `^sockcat: unknown flag -1$`},
 		{"H abc", `invalid port "abc": unknown tcp service`},
 		{"H 99999999999999999999", `invalid port "99999999999999999999"`},
 		{"-B -5 H P", `--buffer-size: invalid size "-5"`},
@@ -66,8 +66,43 @@ func TestRunUsageErrors(t *testing.T) {
 		{"-l -p 4444 4445 4446", `port given twice: -p 4444 and "4446"`},
 		{"-l 1 2 3", `unexpected argument "3"`},
 		{"-l -p 80 H 81", `port given twice: -p 80 and "81"`},
-		{"--bogus H P", `flag provided but not defined: -bogus`},
-		{"-lQ 80", `flag provided but not defined: -Q`},
+		{"--bogus H P", `^sockcat: unknown flag --bogus$`},
+		{"-lQ 80", `^sockcat: unknown flag -Q \(in -lQ\)$`},
+		// Item 1: a value-taking flag written last never takes a positional.
+		{"H P -q", `^sockcat: -q needs a value: -q DUR$`},
+		{"H P --quit-after", `^sockcat: --quit-after needs a value: --quit-after DUR$`},
+		{"H P --hexdump", `^sockcat: --hexdump needs a value: --hexdump FILE$`},
+		{"H P -x", `^sockcat: -x needs a value: -x FILE$`},
+		{"H P -o", `^sockcat: -o needs a value: -o FILE$`},
+		{"H P --encoding", `^sockcat: --encoding needs a value: --encoding NAME$`},
+		{"-l 4444 -p", `^sockcat: -p needs a value: -p PORT$`},
+		// Item 2: "-" inside a bundle.
+		{"-zv- H 9", `^sockcat: "-zv-": a short-flag bundle cannot hold "-"`},
+		{"-z-v H 9", `^sockcat: "-z-v": a short-flag bundle cannot hold "-"`},
+		// Item 3: -s is the bind address in listen mode.
+		{"-l -s 127.0.0.1 ::1 0", `^sockcat: two bind addresses: -s 127\.0\.0\.1 and HOST ::1 \(give one\)$`},
+		{"-l -s 127.0.0.1 -p 0 ::1", `^sockcat: two bind addresses`},
+		// Item 4: a second port after -p.
+		{"-l -p 4444 4445", `^sockcat: port given twice: -p 4444 and "4445"$`},
+		// Item 5: brackets hold an IPv6 address.
+		{"[nohost] P", `^sockcat: host "\[nohost\]": brackets hold an IPv6 address`},
+		{"[127.0.0.1] P", `brackets hold an IPv6 address`},
+		{"-s [::1 H P", `source address "\[::1": brackets hold an IPv6 address`},
+		// Item 6: unknown flags named as typed, with the nearest one.
+		{"--listne 4444", `^sockcat: unknown flag --listne; did you mean --listen\?$`},
+		{"-h foo", `^sockcat: --help takes no argument \(got "foo"\)`},
+		{"--listen=4444", `^sockcat: --listen takes no value \(got --listen=4444\); did you mean --listen 4444\?$`},
+		// Item 7: OpenBSD nc's -x HOST:PORT.
+		{"-x 127.0.0.1:3128 H P", `^sockcat: -x 127\.0\.0\.1:3128 looks like a proxy address .*use -X socks5://127\.0\.0\.1:3128`},
+		{"-x proxy:8080 H P", `looks like a proxy address`},
+		// Item 8: ncat spellings.
+		{"--ssl-verify --tls-insecure H P", `^sockcat: --ssl-verify and --tls-insecure contradict each other$`},
+		{"--ssl-cert a --tls-cert b -l 80", `^sockcat: --ssl-cert and --tls-cert are the same option; give one$`},
+		{"--proxy-type socks4 --proxy 127.0.0.1:1 H P", `^sockcat: --proxy-type "socks4": want socks5 or http$`},
+		{"--proxy 127.0.0.1:1 H P", `^sockcat: -X/--proxy 127\.0\.0\.1:1: no scheme; add --proxy-type http \(ncat's default\) or --proxy-type socks5, or write http://127\.0\.0\.1:1$`},
+		{"--proxy-auth u:p H P", `^sockcat: --proxy-auth needs --proxy HOST:PORT$`},
+		{"--proxy-type http -X socks5://127.0.0.1:1 H P", `contradicts the socks5:// proxy URL`},
+		{"--proxy-auth u:p -X socks5://a:b@127.0.0.1:1 H P", `the proxy URL has a user already`},
 		{"-z -l H 80", `-z cannot be combined with -l`},
 		{"--broker H P", `--broker needs -l`},
 		{"-l --broker -e cat 80", `--exec/--sh-exec cannot be combined with --broker`},
