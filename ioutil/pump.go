@@ -110,151 +110,311 @@ type inputReadError struct{ err error }
 func (e inputReadError) Error() string { return e.err.Error() }
 func (e inputReadError) Unwrap() error { return e.err }
 
+// emptyInputGrace is how long the peer must be silent before a connection
+// whose local input ended having sent nothing sends its FIN. Many senders
+// (OpenBSD `nc -N -l`, `ncat -l`) stop at the first FIN they see, so an
+// empty stdin must not send one while a download is under way (SPEC §3); a
+// peer silent this long is waiting for our end of input instead.
+const emptyInputGrace = time.Second
+
 // Pump copies local to conn and conn to out, both at once. At local EOF it
 // half-closes conn (unless NoShutdown) and keeps reading until the peer
 // closes. It returns once the peer has closed and all of local was sent, or
 // when ctx ends, the quit-after time passes, or an error occurs.
 //
+// When local ends having sent nothing (stdin is /dev/null), the FIN waits
+// while the peer is sending: it is sent once the peer has been silent for a
+// whole [emptyInputGrace] (a peer that waits for our end of input, or a
+// banner already read), or never when the peer's own close ends the
+// transfer first. Where the kernel cannot say how much the peer has sent,
+// the FIN goes at once.
+//
+// When ctx ends while local input remains unsent (it had not reached EOF
+// and is not a terminal), conn is set to reset on close (SO_LINGER 0), so
+// the peer cannot take the cut for the end of the data (SPEC §3). Stats
+// count what was handed to the kernel up to the end, however Pump ends.
+//
 // local and out reach [io.Copy] unwrapped (unless IdleTimeout is set), so an
-// *os.File and a *net.TCPConn keep Linux's splice and sendfile paths.
+// *os.File and a *net.TCPConn keep Linux's sendfile and splice paths; a
+// local that is neither a regular file nor a pipe (a terminal) is copied
+// through a counting writer.
 //
 // A goroutine blocked reading local (a terminal, or a pipe with no writer
 // activity) cannot be interrupted; when Pump returns early it is left behind
 // and ends with the process.
 func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, opt PumpOptions) (Stats, error) {
-	var idle *activity
+	p := &pump{conn: conn, opt: opt, upc: make(chan copyResult, 1), downc: make(chan copyResult, 1)}
 	if opt.IdleTimeout > 0 {
-		idle = &activity{}
-		idle.touch()
-		local = idle.reader(local)
-		out = idle.writer(out)
+		p.idle = &activity{}
+		p.idle.touch()
+		local = p.idle.reader(local)
+		out = p.idle.writer(out)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	defer stop()
 
-	upc := make(chan copyResult, 1)
-	downc := make(chan copyResult, 1)
 	if opt.RecvOnly {
-		upc <- copyResult{}
-		close(upc)
-		upc = nil // never sends: the receive side decides the end
+		p.upDone = true
 	} else {
-		go upload(upc, conn, local, !opt.NoShutdown && !opt.SendOnly)
+		f, ok := local.(*os.File)
+		p.localRegular = ok && isRegular(f)
+		p.upRunning = true
+		go upload(p.upc, conn, local, countWriter{conn, &p.sent, &p.writing}, !opt.NoShutdown && !opt.SendOnly)
 	}
-	go download(downc, conn, out, opt.SendOnly)
+	go download(p.downc, conn, out, opt.SendOnly)
+	if p.idle != nil {
+		t := time.NewTicker(idleCheck(opt.IdleTimeout))
+		defer t.Stop()
+		p.idleC = t.C
+	}
+	return p.run(ctx)
+}
 
-	var st Stats
-	var quit, idleC <-chan time.Time
-	var idleT *time.Ticker
-	if idle != nil {
-		idleT = time.NewTicker(idleCheck(opt.IdleTimeout))
-		defer idleT.Stop()
-		idleC = idleT.C
-	}
-	upDone, downDone := opt.RecvOnly, false
-	var downErr error
-	finish := func(err error) (Stats, error) {
-		conn.SetDeadline(aLongTimeAgo)
-		if !downDone {
-			d := <-downc // unblocked by the deadline
-			st.Received = d.n
-		}
-		return st, err
-	}
+// pump is the state of one [Pump] call.
+type pump struct {
+	conn       net.Conn
+	opt        PumpOptions
+	upc, downc chan copyResult
+	sent       atomic.Int64 // bytes handed to the kernel so far (counting paths)
+	writing    atomic.Bool  // a counted write is under way
+	idle       *activity
+	idleC      <-chan time.Time
+	quit, held <-chan time.Time
+
+	st               Stats
+	upRunning        bool // the upload goroutine has not reported yet
+	localRegular     bool // local is a regular file: its copy never blocks on reading
+	upDone, downDone bool
+	peerSent         int64 // bytes the peer had sent at the last look, while the FIN is held
+	downErr          error
+}
+
+// run waits for both directions and decides how the transfer ends.
+func (p *pump) run(ctx context.Context) (Stats, error) {
 	for {
 		select {
-		case up := <-upc:
-			upDone = true
-			upc = nil
-			st.Sent = up.n
-			if up.err != nil {
-				if ctx.Err() != nil {
-					return finish(ctx.Err())
-				}
-				return finish(sendFailure(up.n, up.err))
+		case up := <-p.upc:
+			if end, err := p.uploaded(ctx, up); end {
+				return p.finish(ctx, err)
 			}
-			st.SendDone = true
-			if opt.SendOnly {
-				if !opt.NoShutdown {
-					closeWrite(conn)
-				}
-				return finish(nil)
+		case d := <-p.downc:
+			if end, err := p.downloaded(ctx, d); end {
+				return p.finish(ctx, err)
 			}
-			if downDone {
-				return st, downErr
-			}
-			if opt.QuitAfter >= 0 {
-				quit = time.After(opt.QuitAfter)
-			}
-		case d := <-downc:
-			downDone = true
-			st.Received = d.n
-			if d.err != nil {
-				if ctx.Err() != nil {
-					return finish(ctx.Err())
-				}
-				if d.outErr {
-					return finish(ErrStdoutClosed)
-				}
-				// A receive error (reset). An upload still running fails
-				// at once on the same socket; its error says how much input
-				// was sent, which is what the user needs to know.
-				if !upDone {
-					t := time.NewTimer(uploadGrace)
-					select {
-					case up := <-upc:
-						t.Stop()
-						st.Sent = up.n
-						if up.err != nil {
-							return finish(sendFailure(up.n, up.err))
-						}
-					case <-t.C: // blocked reading local input
-					}
-				}
-				return finish(d.err)
-			}
-			if upDone {
-				return st, nil
-			}
-			if opt.StopOnPeerEOF {
-				return finish(nil)
-			}
-			// The peer closed its side: keep sending the rest of local.
-		case <-quit:
-			return finish(nil)
-		case <-idleC:
-			if idle.since() >= opt.IdleTimeout {
-				return finish(ErrIdle)
+		case <-p.held:
+			p.heldFIN()
+		case <-p.quit:
+			return p.finish(ctx, nil)
+		case <-p.idleC:
+			if p.idle.since() >= p.opt.IdleTimeout {
+				return p.finish(ctx, ErrIdle)
 			}
 		case <-ctx.Done():
-			return finish(ctx.Err())
+			return p.finish(ctx, ctx.Err())
 		}
+	}
+}
+
+// heldFIN sends the FIN held back after an empty input once the peer has
+// been silent for a whole [emptyInputGrace]; while it sends, it waits on.
+func (p *pump) heldFIN() {
+	n, ok := peerBytes(p.conn)
+	if ok && n != p.peerSent {
+		p.peerSent = n
+		p.held = time.After(emptyInputGrace)
+		return
+	}
+	p.held = nil
+	closeWrite(p.conn)
+}
+
+// uploaded handles the end of the send side; end reports that the pump
+// is over, with err.
+func (p *pump) uploaded(ctx context.Context, up copyResult) (end bool, err error) {
+	p.upRunning, p.upDone = false, true
+	p.st.Sent = up.n
+	if up.err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err()
+		}
+		return true, sendFailure(up.n, up.err)
+	}
+	p.st.SendDone = true
+	if p.opt.SendOnly {
+		if !p.opt.NoShutdown {
+			closeWrite(p.conn)
+		}
+		return true, nil
+	}
+	if p.downDone {
+		return true, p.downErr
+	}
+	if up.heldFIN {
+		p.peerSent, _ = peerBytes(p.conn)
+		p.held = time.After(emptyInputGrace)
+	}
+	if p.opt.QuitAfter >= 0 {
+		p.quit = time.After(p.opt.QuitAfter)
+	}
+	return false, nil
+}
+
+// downloaded handles the end of the receive side.
+func (p *pump) downloaded(ctx context.Context, d copyResult) (end bool, err error) {
+	p.downDone = true
+	p.st.Received = d.n
+	if d.err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err()
+		}
+		if d.outErr {
+			return true, ErrStdoutClosed
+		}
+		// A receive error (reset). An upload still running fails at once
+		// on the same socket; its error says how much input was sent,
+		// which is what the user needs to know.
+		if p.upRunning {
+			t := time.NewTimer(uploadGrace)
+			defer t.Stop()
+			select {
+			case up := <-p.upc:
+				p.upRunning = false
+				p.st.Sent = up.n
+				if up.err != nil {
+					return true, sendFailure(up.n, up.err)
+				}
+			case <-t.C: // blocked reading local input
+			}
+		}
+		return true, d.err
+	}
+	if p.upDone || p.opt.StopOnPeerEOF {
+		return true, nil
+	}
+	return false, nil // the peer closed its side: keep sending the rest of local
+}
+
+// finish ends the pump early or late: it unblocks both directions, takes
+// their final counts, and resets the connection when ctx ended with input
+// unsent.
+func (p *pump) finish(ctx context.Context, err error) (Stats, error) {
+	if ctx.Err() != nil && p.upRunning && !p.opt.StopOnPeerEOF {
+		resetOnClose(p.conn) // before the deadline can fail the upload into a FIN
+	}
+	p.conn.SetDeadline(aLongTimeAgo)
+	if p.upRunning {
+		p.st.Sent = p.finalSent()
+	}
+	if !p.downDone {
+		d := <-p.downc // unblocked by the deadline
+		p.downDone = true
+		p.st.Received = d.n
+	}
+	return p.st, err
+}
+
+// finalSent is the count of a still running upload, once the deadline is
+// set. The deadline ends a write at once and returns its count; an upload
+// blocked reading local has written all it read, which the counting
+// writer knows. A regular file never blocks reading, so its copy
+// (sendfile, which counts only at the end) is waited for.
+func (p *pump) finalSent() int64 {
+	if p.localRegular {
+		up := <-p.upc
+		p.upRunning = false
+		return up.n
+	}
+	if p.opt.StopOnPeerEOF { // a terminal: let a write that returned be counted
+		deadline := time.Now().Add(uploadGrace)
+		for p.writing.Load() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		return p.sent.Load()
+	}
+	t := time.NewTimer(uploadGrace)
+	defer t.Stop()
+	select {
+	case up := <-p.upc:
+		p.upRunning = false
+		return up.n
+	case <-t.C:
+		return p.sent.Load()
 	}
 }
 
 type copyResult struct {
-	n      int64
-	err    error
-	outErr bool // the error came from writing out, not from reading conn
+	n       int64
+	err     error
+	outErr  bool // the error came from writing out, not from reading conn
+	heldFIN bool // local input was empty: upload left the write half open
 }
 
-// upload copies local to conn and then half-closes conn. It is a named
-// function so it is recognisable in goroutine dumps.
-func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool) {
-	n, handled, err := copyPipe(conn, local) // a pipe on stdin: see splice_linux.go
+// upload copies local to conn and then half-closes conn; when local was
+// empty and the kernel can tell whether the peer has sent anything, it
+// leaves the FIN to [Pump] (see [emptyInputGrace]). It is a named function
+// so it is recognisable in goroutine dumps.
+func upload(res chan<- copyResult, conn net.Conn, local io.Reader, cw countWriter, shutdown bool) {
+	n, handled, err := copyPipe(conn, local, cw.n) // a pipe on stdin: see splice_linux.go
 	if !handled {
-		if _, isFile := local.(*os.File); !isFile {
+		f, isFile := local.(*os.File)
+		switch {
+		case isFile && isRegular(f):
+			n, err = io.Copy(conn, local) // sendfile; a deadline returns the count so far
+		case isFile:
+			n, err = io.Copy(cw, local) // a terminal or device
+		default:
 			// Views and test readers: tag their errors so an encoding
-			// error is not blamed on the peer. A file is left unwrapped to
-			// keep sendfile and splice.
-			local = inputReader{local}
+			// error is not blamed on the peer.
+			n, err = io.Copy(cw, inputReader{local})
 		}
-		n, err = io.Copy(conn, local)
 	}
+	held := false
 	if err == nil && shutdown {
-		err = closeWrite(conn)
+		if _, ok := peerBytes(conn); ok && n == 0 {
+			held = true
+		} else {
+			err = closeWrite(conn)
+		}
 	}
-	res <- copyResult{n: n, err: err}
+	res <- copyResult{n: n, err: err, heldFIN: held}
+}
+
+func isRegular(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// countWriter counts the bytes written through it, for the statistics of
+// a transfer that ends while the copy is still running.
+// busy is true from before a write until its count is added.
+type countWriter struct {
+	w    io.Writer
+	n    *atomic.Int64
+	busy *atomic.Bool
+}
+
+func (c countWriter) Write(p []byte) (int, error) {
+	c.busy.Store(true)
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	c.busy.Store(false)
+	return n, err
+}
+
+// resetOnClose makes the coming Close of conn send RST instead of FIN
+// (SO_LINGER 0), through a TLS or proxy wrapper.
+func resetOnClose(conn net.Conn) {
+	for {
+		switch c := conn.(type) {
+		case interface{ SetLinger(int) error }:
+			c.SetLinger(0)
+			return
+		case interface{ NetConn() net.Conn }:
+			conn = c.NetConn()
+		default:
+			return
+		}
+	}
 }
 
 // download copies conn to out. With discard, received bytes are dropped.

@@ -356,3 +356,123 @@ func TestPumpStdoutClosed(t *testing.T) {
 		t.Fatalf("Pump error = %v, want ErrStdoutClosed", r.err)
 	}
 }
+
+// TestPumpInterruptCountsAndResets: a sender interrupted with input unsent
+// reports every byte it handed to the kernel, and resets the connection so
+// the receiver sees an error, not an orderly end (SPEC §3). Local input is a
+// pipe that gave 4 MiB and stays open, a regular file larger than the
+// socket buffers, and a plain reader.
+func TestPumpInterruptCountsAndResets(t *testing.T) {
+	const given = 4 << 20
+	for _, kind := range []string{"pipe", "file", "reader"} {
+		t.Run(kind, func(t *testing.T) {
+			c, s := tcpPair(t)
+			var local io.Reader
+			switch kind {
+			case "pipe":
+				pr, pw, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { pr.Close(); pw.Close() })
+				go pw.Write(randBytes(given, 7)) // then stays open
+				local = pr
+			case "file":
+				f, err := os.CreateTemp(t.TempDir(), "big")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { f.Close() })
+				if err := f.Truncate(256 << 20); err != nil {
+					t.Fatal(err)
+				}
+				local = f
+			case "reader":
+				pr, pw := io.Pipe()
+				t.Cleanup(func() { pw.Close() })
+				go pw.Write(randBytes(given, 7))
+				local = pr
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			ch := goPump(ctx, c, local, io.Discard, noQuit())
+			buf := make([]byte, given)
+			if _, err := io.ReadFull(s, buf); err != nil {
+				t.Fatalf("peer read: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond) // the sender blocks: buffers full, or input waits
+			cancel()
+			r := waitPump(t, ch)
+			c.Close()
+			if !errors.Is(r.err, context.Canceled) {
+				t.Fatalf("Pump error = %v, want context.Canceled", r.err)
+			}
+			rest, err := io.Copy(io.Discard, s)
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("peer read ended with %v after %d more bytes, want a reset", err, rest)
+			}
+			got := int64(given) + rest
+			if r.st.Sent < got || (kind != "file" && r.st.Sent != given) {
+				t.Errorf("Sent = %d; the peer received at least %d (input gave %d)", r.st.Sent, got, given)
+			}
+		})
+	}
+}
+
+// TestPumpEmptyInputWaitsForPeer: local input is empty; the peer stops
+// sending at the first FIN it sees (as nc -N -l and ncat -l do), so the
+// pump must not send one while the download runs (SPEC §3).
+func TestPumpEmptyInputWaitsForPeer(t *testing.T) {
+	if runtimeCannotTell() {
+		t.Skip("the kernel cannot report the bytes a peer sent on this platform: the FIN goes at once")
+	}
+	c, s := tcpPair(t)
+	down := randBytes(8<<20, 9)
+	sawFIN := make(chan struct{})
+	go func() { // the peer's reader: any byte or EOF from the pump
+		io.Copy(io.Discard, s)
+		close(sawFIN)
+	}()
+	go func() { // the peer's sender: small writes, stopping at the FIN
+		defer s.CloseWrite()
+		for off := 0; off < len(down); off += 64 << 10 {
+			select {
+			case <-sawFIN:
+				return
+			default:
+			}
+			if _, err := s.Write(down[off : off+64<<10]); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(nil), &out, noQuit()))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if sha256.Sum256(out.Bytes()) != sha256.Sum256(down) {
+		t.Errorf("received %d bytes, want %d (sha256 differs): the FIN cut the download", out.Len(), len(down))
+	}
+}
+
+// TestPumpEmptyInputSilentPeer: local input is empty and the peer sends
+// nothing, waiting for our end of input: it gets the FIN after
+// emptyInputGrace, and the pump ends when the peer closes.
+func TestPumpEmptyInputSilentPeer(t *testing.T) {
+	c, s := tcpPair(t)
+	got := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		io.Copy(io.Discard, s)
+		got <- time.Since(start)
+		s.Close()
+	}()
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(nil), io.Discard, noQuit()))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if d := <-got; d > emptyInputGrace+2*time.Second {
+		t.Errorf("the peer saw the FIN after %v, want about %v", d, emptyInputGrace)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,7 +31,7 @@ const pipeBufSize = 1 << 20
 // socket: it enlarges the pipe and copies with a [pipeBufSize] buffer. It
 // reports handled=false, having done nothing, for any other pair, which then
 // go to [io.Copy] (and keep sendfile and splice).
-func copyPipe(conn net.Conn, local io.Reader) (n int64, handled bool, err error) {
+func copyPipe(conn net.Conn, local io.Reader, sent *atomic.Int64) (n int64, handled bool, err error) {
 	f, ok := local.(*os.File)
 	if !ok || !isStream(conn) {
 		return 0, false, nil
@@ -52,6 +53,7 @@ func copyPipe(conn net.Conn, local io.Reader) (n int64, handled bool, err error)
 		if nr > 0 {
 			nw, werr := conn.Write(buf[:nr])
 			n += int64(nw)
+			sent.Add(int64(nw))
 			if werr != nil {
 				return n, true, werr
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,10 +121,10 @@ func TestCopyPipeDeclines(t *testing.T) {
 	}
 	defer f.Close()
 	tcp, _ := streamPair(t, "tcp")
-	if _, handled, _ := copyPipe(tcp, f); handled {
+	if _, handled, _ := copyPipe(tcp, f, new(atomic.Int64)); handled {
 		t.Error("regular file: handled, want io.Copy")
 	}
-	if _, handled, _ := copyPipe(tcp, bytes.NewReader(nil)); handled {
+	if _, handled, _ := copyPipe(tcp, bytes.NewReader(nil), new(atomic.Int64)); handled {
 		t.Error("bytes.Reader: handled, want io.Copy")
 	}
 	pr, pw, err := os.Pipe()
@@ -137,7 +138,7 @@ func TestCopyPipeDeclines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer udp.Close()
-	if _, handled, _ := copyPipe(udp, pr); handled {
+	if _, handled, _ := copyPipe(udp, pr, new(atomic.Int64)); handled {
 		t.Error("UDP: handled, want io.Copy")
 	}
 }
@@ -165,7 +166,7 @@ func TestCopyPipeResetPeer(t *testing.T) {
 		io.CopyN(io.Discard, server, 1<<20)
 		server.Close() // RST: unread data and linger 0
 	}()
-	n, handled, err := copyPipe(client, pr)
+	n, handled, err := copyPipe(client, pr, new(atomic.Int64))
 	if !handled || err == nil {
 		t.Fatalf("copyPipe = %d, %v, %v; want handled with an error", n, handled, err)
 	}

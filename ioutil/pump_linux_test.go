@@ -1,0 +1,5 @@
+//go:build linux
+
+package ioutil
+
+func runtimeCannotTell() bool { return false }
