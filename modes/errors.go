@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,8 +28,46 @@ func describe(op, addr string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if le := localFileError(err); le != nil {
+		return le // stdin or stdout failed, not the peer
+	}
 	return fmt.Errorf("%s %s: %w", op, addr, reason(err))
 }
+
+// localFileError returns "read stdin: REASON" or "write stdout: REASON"
+// when err came from a local file (stdin a directory, stdout /dev/full)
+// rather than the socket, and nil otherwise. A zero-copy copy from the
+// socket to stdout reports the socket's own failures as a write to stdout
+// too, so the network's errnos and timeouts stay with the peer.
+func localFileError(err error) error {
+	var pe *os.PathError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	var errno syscall.Errno
+	if errors.As(pe.Err, &errno) {
+		switch errno {
+		case syscall.ECONNRESET, syscall.ECONNABORTED, syscall.ECONNREFUSED, syscall.ETIMEDOUT,
+			syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ENETDOWN, syscall.EHOSTDOWN, syscall.ENOTCONN:
+			return nil
+		}
+	}
+	if errors.Is(pe.Err, os.ErrDeadlineExceeded) || errors.Is(pe.Err, net.ErrClosed) {
+		return nil
+	}
+	name := pe.Path
+	switch name {
+	case "/dev/stdin":
+		name = "stdin"
+	case "/dev/stdout":
+		name = "stdout"
+	}
+	return &labelled{fmt.Sprintf("%s %s: %v", pe.Op, name, reason(pe.Err)), pe}
+}
+
+// errPortUnreachable is how an ICMP port unreachable on UDP reads, in
+// connect mode as in -z (the socket reports it as ECONNREFUSED).
+const errPortUnreachable = "port unreachable"
 
 // reason is the innermost useful error of err.
 func reason(err error) error {
@@ -48,6 +87,10 @@ func reason(err error) error {
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
+		var oe *net.OpError
+		if errno == syscall.ECONNREFUSED && errors.As(err, &oe) && strings.HasPrefix(oe.Net, "udp") {
+			return &labelled{errPortUnreachable, errno}
+		}
 		return errno
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {

@@ -319,6 +319,8 @@ func sendDatagrams(ctx context.Context, cfg *Config, c net.Conn, in io.Reader, b
 	if err != nil && ctx.Err() == nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			err = describe("connect", peerName(c), err)
+		} else if le := localFileError(err); le != nil {
+			err = le // stdin, not the socket
 		} else {
 			err = fmt.Errorf("send: %w", reason(err))
 		}
