@@ -242,8 +242,14 @@ func httpConnect(ctx context.Context, conn net.Conn, p proxySpec, target string)
 		// to the tunnel, and a server that speaks first may already have sent
 		// some. A buffered reader would swallow those bytes.
 		req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: target}, Host: target}
-		resp, err := http.ReadResponse(bufio.NewReaderSize(byteReader{conn}, 16), req)
+		br := &byteReader{r: conn, left: maxProxyReply}
+		resp, err := http.ReadResponse(bufio.NewReaderSize(br, 16), req)
 		if err != nil {
+			if br.err != nil && br.err != io.EOF {
+				// The reader's own failure (a timeout, the size bound) is
+				// the reason, not the half line the parser was left with.
+				return br.err
+			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return errors.New("proxy closed the connection (not an HTTP proxy?)")
 			}
@@ -270,15 +276,36 @@ func httpConnect(ctx context.Context, conn net.Conn, p proxySpec, target string)
 	return nil
 }
 
-// byteReader reads at most one byte per call, so a bufio.Reader on top of
-// it never reads past what its caller asked for.
-type byteReader struct{ r io.Reader }
+// maxProxyReply bounds the status line and headers of an HTTP proxy's
+// reply to CONNECT; real replies are a few hundred bytes.
+const maxProxyReply = 64 << 10
 
-func (b byteReader) Read(p []byte) (int, error) {
+// errProxyReplyTooLong reports a proxy reply over [maxProxyReply].
+var errProxyReplyTooLong = fmt.Errorf("reply headers longer than %d KiB (not an HTTP proxy?)", maxProxyReply>>10)
+
+// byteReader reads at most one byte per call, so a bufio.Reader on top of
+// it never reads past what its caller asked for. It stops after left bytes
+// and remembers the first error it met.
+type byteReader struct {
+	r    io.Reader
+	left int
+	err  error
+}
+
+func (b *byteReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		b.err = errProxyReplyTooLong
+		return 0, b.err
+	}
 	if len(p) > 1 {
 		p = p[:1]
 	}
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	b.left -= n
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // tunnelConn is the socket to the proxy, named by the target it tunnels

@@ -267,3 +267,48 @@ func TestProxyCancel(t *testing.T) {
 		t.Fatalf("dialProxy after cancel = %v, want context.Canceled", err)
 	}
 }
+
+// TestHTTPConnectTrickle: a proxy that trickles header bytes until the
+// deadline is reported as a timeout, not as a malformed header.
+func TestHTTPConnectTrickle(t *testing.T) {
+	addr := fakeProxy(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Slow: ")
+		for i := 0; i < 200; i++ {
+			if _, err := io.WriteString(c, "x"); err != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	cfg := proxyTestConfig("http://"+addr, "127.0.0.1", 80)
+	cfg.Net.Timeout = 300 * time.Millisecond
+	_, err := dialProxy(context.Background(), cfg)
+	if err == nil || !strings.HasSuffix(err.Error(), ": timed out") || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("dialProxy to a trickling proxy = %v, want %q", err, "… timed out")
+	}
+}
+
+// TestHTTPConnectHugeReply: the reply's headers are bounded; a proxy that
+// sends megabytes of them is refused after maxProxyReply bytes.
+func TestHTTPConnectHugeReply(t *testing.T) {
+	sent := make(chan int, 1)
+	addr := fakeProxy(t, func(c net.Conn) {
+		n, _ := io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Filler: " + strings.Repeat("y", 1000) + "\r\n"
+		for n < 16<<20 {
+			m, err := io.WriteString(c, line)
+			n += m
+			if err != nil {
+				break
+			}
+		}
+		sent <- n
+	})
+	_, err := dialProxy(context.Background(), proxyTestConfig("http://"+addr, "127.0.0.1", 80))
+	if err == nil || !errors.Is(err, errProxyReplyTooLong) {
+		t.Fatalf("dialProxy = %v, want %v", err, errProxyReplyTooLong)
+	}
+	if n := <-sent; n >= 16<<20 {
+		t.Errorf("the proxy could send all %d bytes: the reply was read to the end", n)
+	}
+}
