@@ -12,17 +12,11 @@ import (
 // newApp builds the command-line application: the root flags, the resolve
 // command and the action that turns flags into a mode run.
 func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
+	cli.HelpPrinter = printHelp
 	usage := func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
 	app := &cli.App{
-		Name:  "sockcat",
-		Usage: "pipe stdin/stdout to TCP, UDP and Unix sockets",
-		UsageText: "sockcat [options] HOST PORT                 connect\n" +
-			"sockcat -l [options] [HOST] PORT            listen (also: -l -p PORT)\n" +
-			"sockcat -z [options] HOST PORTSPEC          scan ports\n" +
-			"sockcat -U [options] PATH / -l -U PATH      Unix-domain socket\n" +
-			"sockcat resolve [options] [NAME[:PORT] ...] local, outbound and public addresses; name lookup",
-		Description: "Exit status: 0 success; 1 runtime failure (refused, timeout, reset, DNS, TLS,\n" +
-			"I/O, unsent input; -z: no open port); 2 usage error; 130 interrupted.",
+		Name:                   "sockcat",
+		Usage:                  "pipe stdin/stdout to TCP, UDP and Unix sockets",
 		Flags:                  rootFlags(),
 		UseShortOptionHandling: true,
 		HideHelpCommand:        true,
@@ -40,11 +34,7 @@ func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
 			fmt.Fprintf(stdio.Out, "sockcat %s\n", versionString())
 			return nil
 		case c.Bool("man"):
-			man, err := app.ToManWithSection(1)
-			if err != nil {
-				return err
-			}
-			fmt.Fprint(stdio.Out, man)
+			writeMan(stdio.Out, app)
 			return nil
 		case c.String("encoding") == "list":
 			return modes.ListEncodings(stdio.Out)
@@ -92,8 +82,8 @@ func rootFlags() []cli.Flag {
 		b("ipv4", []string{"4"}, catAddr, "IPv4 only"),
 		b("ipv6", []string{"6"}, catAddr, "IPv6 only"),
 		b("numeric", []string{"n"}, catAddr, "numeric addresses only: no DNS lookups"),
-		s("source", []string{"s"}, catAddr, "local source `ADDR` for connections"),
-		s("port", []string{"p"}, catAddr, "`PORT`: source port when connecting, listen port with -l"),
+		s("source", []string{"s"}, catAddr, "local source `ADDR` for connections; the bind address with -l"),
+		s("port", []string{"p"}, catAddr, "source `PORT` when connecting; the listen port with -l"),
 		s("wait", []string{"w"}, catAddr, "connect timeout `DUR` per address (and per port with -z)"),
 		s("buffer-size", []string{"B"}, catAddr, "read buffer and largest UDP datagram `SIZE` (default 64K)"),
 		s("sndbuf", nil, catAddr, "kernel send buffer `SIZE` (SO_SNDBUF)"),
@@ -107,7 +97,7 @@ func rootFlags() []cli.Flag {
 		s("retry-delay", nil, catAddr, "pause `DUR` between connect attempts (default 1s)"),
 
 		s("quit-after", []string{"q"}, catStream, "after stdin EOF, exit after `DUR` even if the peer has not closed"),
-		b("N", nil, catStream, "accepted for OpenBSD nc compatibility: sockcat always shuts down the write side at stdin EOF"),
+		b("N", nil, catStream, "accepted for OpenBSD nc: sockcat half-closes at stdin EOF anyway"),
 		b("no-shutdown", nil, catStream, "keep the write side open at stdin EOF (no FIN)"),
 		b("send-only", nil, catStream, "only send stdin; ignore received data"),
 		b("recv-only", []string{"d"}, catStream, "only receive; never read stdin"),
@@ -129,7 +119,7 @@ func rootFlags() []cli.Flag {
 		s("addr-file", nil, catListen, "write the bound address to `FILE` once listening"),
 
 		s("encoding", nil, catData, "stdio representation `NAME`: raw, a charset, hex, base64 (list: --encoding list)"),
-		s("encoding-errors", nil, catData, "unrepresentable characters: strict (error) or replace"),
+		s("encoding-errors", nil, catData, "unrepresentable characters: `MODE` strict (error) or replace"),
 		s("hexdump", []string{"x"}, catData, "log traffic both ways as a hexdump to `FILE` (- for stderr)"),
 		s("output", []string{"o"}, catData, "also write received data to `FILE`"),
 		b("append-output", nil, catData, "append to the -o file instead of truncating it"),
@@ -137,21 +127,21 @@ func rootFlags() []cli.Flag {
 		b("stats-json", nil, catData, "print one JSON object of transfer statistics on stderr at the end"),
 		b("sha256", nil, catData, "print the SHA-256 of the bytes sent and received at the end"),
 
-		s("concurrency", nil, catScan, "ports probed at once with -z (default 256)"),
+		s("concurrency", nil, catScan, "`N` ports probed at once with -z (default 256)"),
 		b("json", nil, catScan, "-z: one JSON object per port"),
 		s("wait-for", nil, catScan, "-z: keep probing until every port is open or `DUR` passed"),
 
 		b("tls", []string{"ssl"}, catTLS, "use TLS (verified against system roots by default)"),
 		b("tls-insecure", nil, catTLS, "do not verify the server certificate"),
 		s("tls-ca", nil, catTLS, "verify peers against the CA certificates in `FILE`"),
-		s("tls-servername", nil, catTLS, "server `NAME` for SNI and verification (default: HOST)"),
+		s("tls-servername", nil, catTLS, "server `NAME` for SNI and verification (default HOST)"),
 		s("tls-alpn", nil, catTLS, "comma-separated ALPN protocol `LIST`"),
 		s("tls-cert", nil, catTLS, "certificate `FILE` (PEM)"),
 		s("tls-key", nil, catTLS, "private key `FILE` (PEM)"),
 		s("tls-pin", nil, catTLS, "accept only the certificate with this SHA-256 `FINGERPRINT` (hex or base64)"),
 		b("tls-verify-client", nil, catTLS, "listen: require a client certificate signed by --tls-ca"),
 		s("proxy", []string{"X"}, catTLS, "connect through proxy `URL` (socks5://[USER:PASS@]HOST:PORT, http://…)"),
-		s("proxy-type", nil, catTLS, "`TYPE` of a --proxy HOST:PORT: http (default) or socks5"),
+		s("proxy-type", nil, catTLS, "`TYPE` of a --proxy HOST:PORT: http or socks5"),
 		s("proxy-auth", nil, catTLS, "proxy credentials `USER:PASS`"),
 		hidden(b("ssl-verify", nil, catTLS, "ncat: --tls, verifying the server (the default)")),
 		hidden(s("ssl-cert", nil, catTLS, "ncat: --tls --tls-cert `FILE`")),

@@ -295,7 +295,7 @@ func TestRunManAndCompletion(t *testing.T) {
 	if code := run([]string{"sockcat", "--man"}, strings.NewReader(""), &out, &errb); code != exitOK {
 		t.Fatalf("--man exit = %d, stderr %q", code, errb.String())
 	}
-	for _, want := range []string{".TH sockcat 1", "--keep-open", "--tls-pin", "resolve"} {
+	for _, want := range []string{".TH SOCKCAT 1", `\-\-keep\-open`, `\-\-tls\-pin`, "RESOLVE"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--man output lacks %q", want)
 		}
