@@ -251,6 +251,12 @@ func tlsClient(ctx context.Context, cfg *Config, stdio Stdio, conn net.Conn) (ne
 		var cve *tls.CertificateVerificationError
 		if errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 {
 			logPeer(cfg, stdio, cve.UnverifiedCertificates[0])
+			var uae x509.UnknownAuthorityError
+			if cfg.TLS.Pin == "" && errors.As(err, &uae) {
+				fp := fingerprint(cve.UnverifiedCertificates[0].Raw)
+				return nil, fmt.Errorf("tls handshake with %s: %w (its sha256 is %s; if you trust it: --tls-pin %s)",
+					peerName(conn), handshakeReason(err), fp, fp)
+			}
 		}
 		return nil, handshakeError(peerName(conn), err)
 	}
@@ -282,6 +288,25 @@ func handshakeReason(err error) error {
 		return &labelled{"connection closed by the peer (not a TLS peer?)", err}
 	}
 	return reason(err)
+}
+
+// rejectedCert reports a server handshake that a client ended because it
+// did not accept the certificate: a certificate alert, or (TLS 1.3, where
+// curl and openssl's alert arrives under keys the server no longer
+// expects) a bad record MAC.
+func rejectedCert(err error) bool {
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Err == nil {
+		return false
+	}
+	msg := oe.Err.Error() // crypto/tls's alerts have no exported type to test
+	switch oe.Op {
+	case "remote error":
+		return strings.Contains(msg, "certificate") || strings.Contains(msg, "unknown authority")
+	case "local error":
+		return strings.HasSuffix(msg, "bad record MAC")
+	}
+	return false
 }
 
 // serverHandshakeError is what reads and writes on a server connection
@@ -329,9 +354,12 @@ type tlsConn struct {
 	*tls.Conn
 	raw     net.Conn
 	timeout time.Duration
-	after   func(*tls.Conn, error) // called once when the handshake ends
-	once    sync.Once
-	err     error
+	// selfSigned is the fingerprint of the listener's generated certificate
+	// ("" with --tls-cert), named when a client rejects it.
+	selfSigned string
+	after      func(*tls.Conn, error) // called once when the handshake ends
+	once       sync.Once
+	err        error
 }
 
 // handshake runs the server handshake once; every caller gets its result.
@@ -340,9 +368,14 @@ func (c *tlsConn) handshake(ctx context.Context) error {
 		hctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		if err := c.Conn.HandshakeContext(hctx); err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				c.err = ctx.Err()
-			} else {
+			case c.selfSigned != "" && rejectedCert(err):
+				c.err = &serverHandshakeError{&labelled{fmt.Sprintf(
+					"the client rejected this listener's self-signed certificate (%v); a client can trust it with --tls-pin %s (curl: --insecure)",
+					handshakeReason(err), c.selfSigned), err}}
+			default:
 				c.err = &serverHandshakeError{handshakeReason(err)}
 			}
 			c.raw.Close()
@@ -495,7 +528,11 @@ func tlsListener(cfg *Config, stdio Stdio, ln net.Listener) (net.Listener, error
 	} else {
 		logf(cfg, stdio, "tls: certificate sha256 %s", fp)
 	}
-	return &tlsServer{Listener: ln, cfg: cfg, stdio: stdio, tc: tc}, nil
+	srv := &tlsServer{Listener: ln, cfg: cfg, stdio: stdio, tc: tc}
+	if generated {
+		srv.selfSigned = fp
+	}
+	return srv, nil
 }
 
 // tlsServer is the listener tlsListener returns.
@@ -504,6 +541,8 @@ type tlsServer struct {
 	cfg   *Config
 	stdio Stdio
 	tc    *tls.Config
+	// selfSigned is the generated certificate's fingerprint, "" for --tls-cert.
+	selfSigned string
 }
 
 // Accept returns the next connection with its handshake still to run.
@@ -515,9 +554,10 @@ func (l *tlsServer) Accept() (net.Conn, error) {
 	tuneTCP(l.cfg, c)
 	addr := peerName(c)
 	return &tlsConn{
-		Conn:    tls.Server(c, l.tc),
-		raw:     c,
-		timeout: handshakeTimeout(l.cfg),
+		Conn:       tls.Server(c, l.tc),
+		raw:        c,
+		timeout:    handshakeTimeout(l.cfg),
+		selfSigned: l.selfSigned,
 		after: func(tc *tls.Conn, err error) {
 			if err == nil { // failures reach whoever reads or writes the connection
 				logState(l.cfg, l.stdio, addr, tc.ConnectionState())
