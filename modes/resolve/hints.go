@@ -47,7 +47,13 @@ func hints(cfg *Config, r *Report) []string {
 			if v6 {
 				wild = "::"
 			}
-			out = append(out, fmt.Sprintf("%s: LAN peers dial %s; listen with: sockcat -l %s PORT", fn, dialForm(p.Addr), wild))
+			if ifc := virtualInterface(r.Interfaces, p.Interface); ifc != nil {
+				// Not "LAN peers dial": the route out is a virtual network.
+				out = append(out, fmt.Sprintf("%s: the route out goes through %s, a virtual adapter (%s): %s is reachable only from that virtual network (this host, its containers or VMs), not from your LAN; listen with: sockcat -l %s PORT",
+					fn, ifc.Name, ifc.VirtualReason, p.Addr, wild))
+			} else {
+				out = append(out, fmt.Sprintf("%s: LAN peers dial %s; listen with: sockcat -l %s PORT", fn, dialForm(p.Addr), wild))
+			}
 			if v6 {
 				if stable, tmp := stableV6(r.Interfaces, p.Addr); tmp && stable.IsValid() {
 					out = append(out, fmt.Sprintf("IPv6: %s is a temporary (privacy) address used for outbound connections; give peers the stable %s", p.Addr, stable))
@@ -63,8 +69,8 @@ func hints(cfg *Config, r *Report) []string {
 	}
 	if r.ShowLocal || r.ShowPublic {
 		for _, ifc := range r.Interfaces {
-			if !ifc.Virtual || ifc.Loopback || !ifc.Up {
-				continue
+			if !ifc.Virtual || ifc.Loopback || !ifc.Up || primaryOn(r, ifc.Name) {
+				continue // the primary's own adapter was explained with it
 			}
 			var addrs []string
 			for _, a := range ifc.Addrs {
@@ -86,6 +92,47 @@ func hints(cfg *Config, r *Report) []string {
 		}
 	}
 	return out
+}
+
+// virtualInterface returns the virtual, non-loopback interface named name,
+// or nil.
+func virtualInterface(ifs []netinfo.Interface, name string) *netinfo.Interface {
+	for i := range ifs {
+		if ifs[i].Name == name && name != "" && ifs[i].Virtual && !ifs[i].Loopback {
+			return &ifs[i]
+		}
+	}
+	return nil
+}
+
+// primaryOn reports whether a family's primary address is on interface name.
+func primaryOn(r *Report, name string) bool {
+	for _, v6 := range r.Families {
+		if p := r.Primary[fam(v6)]; p.Addr.IsValid() && p.Interface == name {
+			return true
+		}
+	}
+	return false
+}
+
+// NoPublicReason says, per family asked for, why no public address was
+// found: the line that follows "no public address found".
+func NoPublicReason(r *Report) string {
+	if !r.PublicConfigured {
+		return "no public servers configured (SOCKCAT_NO_EXTERNAL=1 or \"none\")"
+	}
+	var parts []string
+	for _, v6 := range r.Families {
+		res := r.Public[fam(v6)]
+		switch {
+		case res == nil:
+		case res.Status == publicip.StatusConflict:
+			parts = append(parts, familyName(v6)+": sources disagree")
+		case !res.Address.IsValid():
+			parts = append(parts, familyName(v6)+": "+failureSummary(res.Sources))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // cgnatPrimary reports whether the primary address is in the shared

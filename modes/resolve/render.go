@@ -439,7 +439,7 @@ func ifaceNote(ifc netinfo.Interface, a netinfo.Addr, r *Report) string {
 		notes = append(notes, "tentative")
 	}
 	if ifc.Virtual {
-		notes = append(notes, "virtual: "+ifc.VirtualReason)
+		notes = append(notes, virtualNote(ifc.VirtualReason))
 	}
 	if !ifc.Up {
 		notes = append(notes, "down")
@@ -575,4 +575,13 @@ func writeName(tw *tabwriter.Writer, n NameResult, verbose bool) {
 			fmt.Fprintf(tw, "    PTR\t%s %s\n", a, strings.Join(n.Reverse[a], " "))
 		}
 	}
+}
+
+// virtualNote labels a virtual adapter once: "virtual device
+// (/sys/devices/virtual)" says it already, "veth pair" needs the label.
+func virtualNote(reason string) string {
+	if strings.HasPrefix(reason, "virtual ") {
+		return reason
+	}
+	return "virtual: " + reason
 }

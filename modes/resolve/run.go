@@ -69,6 +69,9 @@ func (r *Report) Err(cfg *Config) error {
 				return nil
 			}
 		}
+		if why := NoPublicReason(r); why != "" {
+			return fmt.Errorf("%w (%s)", ErrNoPublicAddress, why)
+		}
 		return ErrNoPublicAddress
 	}
 	return nil

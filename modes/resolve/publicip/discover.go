@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -248,6 +249,18 @@ func vote(sources []Source, v6 bool) (netip.Addr, int) {
 // a guess.
 func summarize(sources []Source, v6 bool, elapsed time.Duration) Result {
 	r := Result{V6: v6, Sources: sources, Elapsed: elapsed, Status: StatusNotFound}
+	for i, s := range sources {
+		// An answer of the other family (a STUN server mapping an IPv4
+		// request to an IPv6 address) or the unspecified address is not an
+		// answer: it gets an error, so the report never shows it as one.
+		switch {
+		case !s.OK():
+		case s.Address.Is6() != v6:
+			sources[i].Err = fmt.Sprintf("answered %s, an %s address, to an %s request", s.Address, famName(s.Address.Is6()), famName(v6))
+		case s.Address.IsUnspecified():
+			sources[i].Err = "answered the unspecified address " + s.Address.String()
+		}
+	}
 	distinct := map[netip.Addr]bool{}
 	for _, s := range sources {
 		if s.OK() && s.Address.Is6() == v6 && !s.Address.IsUnspecified() {
@@ -268,4 +281,11 @@ func summarize(sources []Source, v6 bool, elapsed time.Duration) Result {
 		r.Kind = netinfo.Classify(r.Address)
 	}
 	return r
+}
+
+func famName(v6 bool) string {
+	if v6 {
+		return "IPv6"
+	}
+	return "IPv4"
 }
