@@ -49,107 +49,150 @@ func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
 	return app
 }
 
+// Flag categories, the headings of --help and the man page.
+const (
+	catMode    = "Mode"
+	catAddr    = "Addresses and sockets"
+	catStream  = "Streams"
+	catListen  = "Listening"
+	catData    = "Data views and statistics"
+	catScan    = "Port scan"
+	catTLS     = "TLS and proxies"
+	catGeneral = "General"
+)
+
 // rootFlags defines every option of the connect, listen and scan modes.
 // Numbers, sizes and durations are read as strings and parsed by
 // configFromFlags, so a bad value gets a message naming it and what is
 // accepted.
 func rootFlags() []cli.Flag {
-	const (
-		catMode    = "Mode"
-		catAddr    = "Addresses and sockets"
-		catStream  = "Streams"
-		catListen  = "Listening"
-		catData    = "Data views and statistics"
-		catScan    = "Port scan"
-		catTLS     = "TLS and proxies"
-		catGeneral = "General"
-	)
-	b := func(name string, aliases []string, cat, usage string) cli.Flag {
-		return boolFlag{&cli.BoolFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+	var all []cli.Flag
+	for _, group := range [][]cli.Flag{modeFlags(), addrFlags(), streamFlags(), listenFlags(), viewFlags(), scanFlags(), tlsFlags(), generalFlags()} {
+		all = append(all, group...)
 	}
-	s := func(name string, aliases []string, cat, usage string) cli.Flag {
-		return stringFlag{&cli.StringFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
-	}
-	ss := func(name string, aliases []string, cat, usage string) cli.Flag {
-		return sliceFlag{&cli.StringSliceFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
-	}
+	return all
+}
+
+// switchOpt, valueOpt and listOpt make a switch, an option with a value
+// and a repeatable one.
+func switchOpt(name string, aliases []string, cat, usage string) cli.Flag {
+	return boolFlag{&cli.BoolFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+}
+
+func valueOpt(name string, aliases []string, cat, usage string) cli.Flag {
+	return stringFlag{&cli.StringFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+}
+
+func listOpt(name string, aliases []string, cat, usage string) cli.Flag {
+	return sliceFlag{&cli.StringSliceFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
+}
+
+func modeFlags() []cli.Flag {
 	return []cli.Flag{
-		b("listen", []string{"l"}, catMode, "listen for connections instead of connecting"),
-		b("udp", []string{"u"}, catMode, "use UDP (datagrams) instead of TCP"),
-		b("unix", []string{"U"}, catMode, "use a Unix-domain socket at PATH"),
-		b("scan", []string{"z"}, catMode, "scan HOST's PORTSPEC and report open ports"),
+		switchOpt("listen", []string{"l"}, catMode, "listen for connections instead of connecting"),
+		switchOpt("udp", []string{"u"}, catMode, "use UDP (datagrams) instead of TCP"),
+		switchOpt("unix", []string{"U"}, catMode, "use a Unix-domain socket at PATH"),
+		switchOpt("scan", []string{"z"}, catMode, "scan HOST's PORTSPEC and report open ports"),
+	}
+}
 
-		b("ipv4", []string{"4"}, catAddr, "IPv4 only"),
-		b("ipv6", []string{"6"}, catAddr, "IPv6 only"),
-		b("numeric", []string{"n"}, catAddr, "numeric addresses only: no DNS lookups"),
-		s("source", []string{"s"}, catAddr, "local source `ADDR` for connections; the bind address with -l"),
-		s("port", []string{"p"}, catAddr, "source `PORT` when connecting; the listen port with -l"),
-		s("wait", []string{"w"}, catAddr, "connect timeout `DUR` per address (and per port with -z)"),
-		s("buffer-size", []string{"B"}, catAddr, "read buffer and largest UDP datagram `SIZE` (default 64K)"),
-		s("sndbuf", nil, catAddr, "kernel send buffer `SIZE` (SO_SNDBUF)"),
-		s("rcvbuf", nil, catAddr, "kernel receive buffer `SIZE` (SO_RCVBUF)"),
-		b("keepalive", nil, catAddr, "enable TCP keepalive probes"),
-		b("nodelay", nil, catAddr, "disable Nagle's algorithm (TCP_NODELAY)"),
-		b("broadcast", []string{"b"}, catAddr, "allow sending UDP to broadcast addresses"),
-		ss("join", nil, catAddr, "join multicast `GROUP[%IFACE]` when listening on UDP (repeatable)"),
-		s("ttl", nil, catAddr, "IP TTL / IPv6 hop limit `N` of what is sent"),
-		s("retry", nil, catAddr, "retry a refused or timed-out connect `N` times"),
-		s("retry-delay", nil, catAddr, "pause `DUR` between connect attempts (default 1s)"),
+func addrFlags() []cli.Flag {
+	return []cli.Flag{
+		switchOpt("ipv4", []string{"4"}, catAddr, "IPv4 only"),
+		switchOpt("ipv6", []string{"6"}, catAddr, "IPv6 only"),
+		switchOpt("numeric", []string{"n"}, catAddr, "numeric addresses only: no DNS lookups"),
+		valueOpt("source", []string{"s"}, catAddr, "local source `ADDR` for connections; the bind address with -l"),
+		valueOpt("port", []string{"p"}, catAddr, "source `PORT` when connecting; the listen port with -l"),
+		valueOpt("wait", []string{"w"}, catAddr, "connect timeout `DUR` per address (and per port with -z)"),
+		valueOpt("buffer-size", []string{"B"}, catAddr, "read buffer and largest UDP datagram `SIZE` (default 64K)"),
+		valueOpt("sndbuf", nil, catAddr, "kernel send buffer `SIZE` (SO_SNDBUF)"),
+		valueOpt("rcvbuf", nil, catAddr, "kernel receive buffer `SIZE` (SO_RCVBUF)"),
+		switchOpt("keepalive", nil, catAddr, "enable TCP keepalive probes"),
+		switchOpt("nodelay", nil, catAddr, "disable Nagle's algorithm (TCP_NODELAY)"),
+		switchOpt("broadcast", []string{"b"}, catAddr, "allow sending UDP to broadcast addresses"),
+		listOpt("join", nil, catAddr, "join multicast `GROUP[%IFACE]` when listening on UDP (repeatable)"),
+		valueOpt("ttl", nil, catAddr, "IP TTL / IPv6 hop limit `N` of what is sent"),
+		valueOpt("retry", nil, catAddr, "retry a refused or timed-out connect `N` times"),
+		valueOpt("retry-delay", nil, catAddr, "pause `DUR` between connect attempts (default 1s)"),
+	}
+}
 
-		s("quit-after", []string{"q"}, catStream, "after stdin EOF, exit after `DUR` even if the peer has not closed"),
-		b("N", nil, catStream, "accepted for OpenBSD nc: sockcat half-closes at stdin EOF anyway"),
-		b("no-shutdown", nil, catStream, "keep the write side open at stdin EOF (no FIN)"),
-		b("send-only", nil, catStream, "only send stdin; ignore received data"),
-		b("recv-only", []string{"d"}, catStream, "only receive; never read stdin"),
-		s("idle-timeout", []string{"i"}, catStream, "close when nothing moved either way for `DUR`"),
-		b("crlf", []string{"C"}, catStream, "send LF line endings as CRLF"),
-		s("delay", nil, catStream, "pause `DUR` between lines sent"),
-		b("lines", nil, catStream, "UDP: send each line as one datagram"),
+func streamFlags() []cli.Flag {
+	return []cli.Flag{
+		valueOpt("quit-after", []string{"q"}, catStream, "after stdin EOF, exit after `DUR` even if the peer has not closed"),
+		switchOpt("N", nil, catStream, "accepted for OpenBSD nc: sockcat half-closes at stdin EOF anyway"),
+		switchOpt("no-shutdown", nil, catStream, "keep the write side open at stdin EOF (no FIN)"),
+		switchOpt("send-only", nil, catStream, "only send stdin; ignore received data"),
+		switchOpt("recv-only", []string{"d"}, catStream, "only receive; never read stdin"),
+		valueOpt("idle-timeout", []string{"i"}, catStream, "close when nothing moved either way for `DUR`"),
+		switchOpt("crlf", []string{"C"}, catStream, "send LF line endings as CRLF"),
+		valueOpt("delay", nil, catStream, "pause `DUR` between lines sent"),
+		switchOpt("lines", nil, catStream, "UDP: send each line as one datagram"),
+	}
+}
 
-		b("keep-open", []string{"k"}, catListen, "keep accepting clients; serve them concurrently"),
-		s("max-conns", []string{"m"}, catListen, "at most `N` concurrent clients with -k (default 100)"),
-		b("broker", nil, catListen, "relay every client's data to every other client"),
-		b("chat", nil, catListen, "line-mode broker with user prefixes and join/leave lines"),
-		s("exec", []string{"e"}, catListen, "run `PROG ARGS` (no shell) with the connection as its stdin/stdout"),
-		s("sh-exec", []string{"c"}, catListen, "run `CMD` with /bin/sh -c, connection as stdin/stdout"),
-		ss("allow", nil, catListen, "serve only clients matching `CIDR|HOST` (repeatable)"),
-		ss("deny", nil, catListen, "refuse clients matching `CIDR|HOST` (repeatable; deny wins)"),
-		s("allow-file", nil, catListen, "read --allow rules from `FILE`"),
-		s("deny-file", nil, catListen, "read --deny rules from `FILE`"),
-		s("addr-file", nil, catListen, "write the bound address to `FILE` once listening"),
+func listenFlags() []cli.Flag {
+	return []cli.Flag{
+		switchOpt("keep-open", []string{"k"}, catListen, "keep accepting clients; serve them concurrently"),
+		valueOpt("max-conns", []string{"m"}, catListen, "at most `N` concurrent clients with -k (default 100)"),
+		switchOpt("broker", nil, catListen, "relay every client's data to every other client"),
+		switchOpt("chat", nil, catListen, "line-mode broker with user prefixes and join/leave lines"),
+		valueOpt("exec", []string{"e"}, catListen, "run `PROG ARGS` (no shell) with the connection as its stdin/stdout"),
+		valueOpt("sh-exec", []string{"c"}, catListen, "run `CMD` with /bin/sh -c, connection as stdin/stdout"),
+		listOpt("allow", nil, catListen, "serve only clients matching `CIDR|HOST` (repeatable)"),
+		listOpt("deny", nil, catListen, "refuse clients matching `CIDR|HOST` (repeatable; deny wins)"),
+		valueOpt("allow-file", nil, catListen, "read --allow rules from `FILE`"),
+		valueOpt("deny-file", nil, catListen, "read --deny rules from `FILE`"),
+		valueOpt("addr-file", nil, catListen, "write the bound address to `FILE` once listening"),
+	}
+}
 
-		s("encoding", nil, catData, "stdio representation `NAME`: raw, a charset, hex, base64 (list: --encoding list)"),
-		s("encoding-errors", nil, catData, "unrepresentable characters: `MODE` strict (error) or replace"),
-		s("hexdump", []string{"x"}, catData, "log traffic both ways as a hexdump to `FILE` (- for stderr)"),
-		s("output", []string{"o"}, catData, "also write received data to `FILE`"),
-		b("append-output", nil, catData, "append to the -o file instead of truncating it"),
-		b("progress", []string{"P"}, catData, "live progress meter on stderr (when it is a terminal)"),
-		b("stats-json", nil, catData, "print one JSON object of transfer statistics on stderr at the end"),
-		b("sha256", nil, catData, "print the SHA-256 of the bytes sent and received at the end"),
+func viewFlags() []cli.Flag {
+	return []cli.Flag{
+		valueOpt("encoding", nil, catData, "stdio representation `NAME`: raw, a charset, hex, base64 (list: --encoding list)"),
+		valueOpt("encoding-errors", nil, catData, "unrepresentable characters: `MODE` strict (error) or replace"),
+		valueOpt("hexdump", []string{"x"}, catData, "log traffic both ways as a hexdump to `FILE` (- for stderr)"),
+		valueOpt("output", []string{"o"}, catData, "also write received data to `FILE`"),
+		switchOpt("append-output", nil, catData, "append to the -o file instead of truncating it"),
+		switchOpt("progress", []string{"P"}, catData, "live progress meter on stderr (when it is a terminal)"),
+		switchOpt("stats-json", nil, catData, "print one JSON object of transfer statistics on stderr at the end"),
+		switchOpt("sha256", nil, catData, "print the SHA-256 of the bytes sent and received at the end"),
+	}
+}
 
-		s("concurrency", nil, catScan, "`N` ports probed at once with -z (default 256)"),
-		b("json", nil, catScan, "-z: one JSON object per port"),
-		s("wait-for", nil, catScan, "-z: keep probing until every port is open or `DUR` passed"),
+func scanFlags() []cli.Flag {
+	return []cli.Flag{
+		valueOpt("concurrency", nil, catScan, "`N` ports probed at once with -z (default 256)"),
+		switchOpt("json", nil, catScan, "-z: one JSON object per port"),
+		valueOpt("wait-for", nil, catScan, "-z: keep probing until every port is open or `DUR` passed"),
+	}
+}
 
-		b("tls", []string{"ssl"}, catTLS, "use TLS (verified against system roots by default)"),
-		b("tls-insecure", nil, catTLS, "do not verify the server certificate"),
-		s("tls-ca", nil, catTLS, "verify peers against the CA certificates in `FILE`"),
-		s("tls-servername", nil, catTLS, "server `NAME` for SNI and verification (default HOST)"),
-		s("tls-alpn", nil, catTLS, "comma-separated ALPN protocol `LIST`"),
-		s("tls-cert", nil, catTLS, "certificate `FILE` (PEM)"),
-		s("tls-key", nil, catTLS, "private key `FILE` (PEM)"),
-		s("tls-pin", nil, catTLS, "accept only the certificate with this SHA-256 `FINGERPRINT` (hex or base64)"),
-		b("tls-verify-client", nil, catTLS, "listen: require a client certificate signed by --tls-ca"),
-		s("proxy", []string{"X"}, catTLS, "connect through proxy `URL` (socks5://[USER:PASS@]HOST:PORT, http://…)"),
-		s("proxy-type", nil, catTLS, "`TYPE` of a --proxy HOST:PORT: http or socks5"),
-		s("proxy-auth", nil, catTLS, "proxy credentials `USER:PASS`"),
-		hidden(b("ssl-verify", nil, catTLS, "ncat: --tls, verifying the server (the default)")),
-		hidden(s("ssl-cert", nil, catTLS, "ncat: --tls --tls-cert `FILE`")),
-		hidden(s("ssl-key", nil, catTLS, "ncat: --tls --tls-key `FILE`")),
-		hidden(s("ssl-trustfile", nil, catTLS, "ncat: --tls --tls-ca `FILE`")),
+func tlsFlags() []cli.Flag {
+	return []cli.Flag{
+		switchOpt("tls", []string{"ssl"}, catTLS, "use TLS (verified against system roots by default)"),
+		switchOpt("tls-insecure", nil, catTLS, "do not verify the server certificate"),
+		valueOpt("tls-ca", nil, catTLS, "verify peers against the CA certificates in `FILE`"),
+		valueOpt("tls-servername", nil, catTLS, "server `NAME` for SNI and verification (default HOST)"),
+		valueOpt("tls-alpn", nil, catTLS, "comma-separated ALPN protocol `LIST`"),
+		valueOpt("tls-cert", nil, catTLS, "certificate `FILE` (PEM)"),
+		valueOpt("tls-key", nil, catTLS, "private key `FILE` (PEM)"),
+		valueOpt("tls-pin", nil, catTLS, "accept only the certificate with this SHA-256 `FINGERPRINT` (hex or base64)"),
+		switchOpt("tls-verify-client", nil, catTLS, "listen: require a client certificate signed by --tls-ca"),
+		valueOpt("proxy", []string{"X"}, catTLS, "connect through proxy `URL` (socks5://[USER:PASS@]HOST:PORT, http://…)"),
+		valueOpt("proxy-type", nil, catTLS, "`TYPE` of a --proxy HOST:PORT: http or socks5"),
+		valueOpt("proxy-auth", nil, catTLS, "proxy credentials `USER:PASS`"),
+		hidden(switchOpt("ssl-verify", nil, catTLS, "ncat: --tls, verifying the server (the default)")),
+		hidden(valueOpt("ssl-cert", nil, catTLS, "ncat: --tls --tls-cert `FILE`")),
+		hidden(valueOpt("ssl-key", nil, catTLS, "ncat: --tls --tls-key `FILE`")),
+		hidden(valueOpt("ssl-trustfile", nil, catTLS, "ncat: --tls --tls-ca `FILE`")),
+	}
+}
 
-		b("verbose", []string{"v"}, catGeneral, "log connection events and a transfer summary on stderr"),
-		b("version", nil, catGeneral, "print the version and exit"),
+func generalFlags() []cli.Flag {
+	return []cli.Flag{
+		switchOpt("verbose", []string{"v"}, catGeneral, "log connection events and a transfer summary on stderr"),
+		switchOpt("version", nil, catGeneral, "print the version and exit"),
 		&cli.BoolFlag{Name: "man", Hidden: true, Usage: "print the man page"},
 	}
 }

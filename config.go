@@ -231,7 +231,7 @@ func proxyOptions(r *flagReader, cfg *modes.Config) {
 			return
 		}
 	}
-	scheme, rest, hasScheme := strings.Cut(p, "://")
+	scheme, _, hasScheme := strings.Cut(p, "://")
 	switch {
 	case !hasScheme && typ == "":
 		r.fail(fmt.Errorf("-X/--proxy %s: no scheme; add --proxy-type http (ncat's default) or --proxy-type socks5, or write http://%s", p, p))
@@ -243,7 +243,7 @@ func proxyOptions(r *flagReader, cfg *modes.Config) {
 		return
 	}
 	if auth != "" {
-		scheme, rest, _ = strings.Cut(p, "://")
+		scheme, rest, _ := strings.Cut(p, "://")
 		if strings.Contains(rest, "@") {
 			r.fail(errors.New("--proxy-auth given, but the proxy URL has a user already"))
 			return
