@@ -180,7 +180,7 @@ func FuzzNormalizeArgs(f *testing.F) {
 					b.WriteString(strings.ReplaceAll(s, "-", ""))
 				}
 			}
-			r := []rune(b.String())
+			r := []byte(b.String()) // bytes: argv need not be UTF-8
 			slices.Sort(r)
 			return string(r)
 		}
