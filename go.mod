@@ -3,6 +3,8 @@ module github.com/sockcat/sockcat
 go 1.26.8
 
 require (
+	github.com/bwesterb/go-ristretto v1.2.4
+	github.com/cloudflare/circl v1.6.5
 	github.com/google/go-cmp v0.7.0
 	github.com/mattn/go-isatty v0.0.24
 	github.com/pion/stun/v3 v3.1.7
