@@ -148,8 +148,3 @@ func allocate(client *turn.Client, done chan<- allocResult) {
 	}
 	done <- allocResult{pc, err}
 }
-
-// relayCandidate is the candidate for an allocation's relayed address.
-func relayCandidate(a *relayAlloc) Candidate {
-	return Candidate{Kind: CandRelay, Addr: a.sock.addr}
-}

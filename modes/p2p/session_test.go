@@ -72,11 +72,11 @@ func connectPair(t *testing.T, keyA, keyB []byte, optA, optB Options) (connResul
 	a, b := memPair(keyA, keyB)
 	t.Cleanup(func() { a.Close(); b.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
 	ca, cb := make(chan connResult, 1), make(chan connResult, 1)
 	go runConnect(ctx, a, RoleCreator, optA, ca)
 	go runConnect(ctx, b, RoleJoiner, optB, cb)
 	ra, rb := <-ca, <-cb
+	cancel() // the connections outlive the context of the search
 	for _, r := range []connResult{ra, rb} {
 		if r.c != nil {
 			t.Cleanup(func() { r.c.Close() })
