@@ -86,7 +86,7 @@ func Connect(ctx context.Context, mb Keyed, role Role, opt Options) (*Conn, erro
 	if s.id, err = newIdentity(); err != nil {
 		return nil, err
 	}
-	uc, err := net.ListenUDP("udp", &net.UDPAddr{})
+	uc, err := listenUDP()
 	if err != nil {
 		return nil, fmt.Errorf("p2p: open udp socket: %w", err)
 	}

@@ -122,3 +122,8 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 	ap := u.AddrPort()
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
+
+// listenUDP opens the session's socket: any address, both families.
+func listenUDP() (*net.UDPConn, error) {
+	return net.ListenUDP("udp", &net.UDPAddr{})
+}
