@@ -91,7 +91,7 @@ func dialMQTT(ctx context.Context, u *url.URL, nameplate string) (transport, str
 func (c *mqttConn) connect(ctx context.Context, u *url.URL) error {
 	broker := "tcp://" + u.Host
 	opts := mqtt.NewClientOptions().
-		SetClientID("sockcat-" + hex.EncodeToString(c.me[:])).
+		SetClientID("sockcat-"+hex.EncodeToString(c.me[:])).
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).

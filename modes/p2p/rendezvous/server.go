@@ -105,12 +105,12 @@ type Server struct {
 // plate is one nameplate's state.
 type plate struct {
 	name    string
-	fwd     sync.Mutex    // serialises forwarding and the claim's flush
-	holders [2]*holder    // guarded by Server.mu: 0 allocated, 1 claimed
-	queued  [][]byte      // messages for the claimer before it came
-	paired  bool          // both holders met: the nameplate is burnt
-	timer   *time.Timer   // expiry
-	left    [2]bool       // which holders have left (after pairing)
+	fwd     sync.Mutex  // serialises forwarding and the claim's flush
+	holders [2]*holder  // guarded by Server.mu: 0 allocated, 1 claimed
+	queued  [][]byte    // messages for the claimer before it came
+	paired  bool        // both holders met: the nameplate is burnt
+	timer   *time.Timer // expiry
+	left    [2]bool     // which holders have left (after pairing)
 }
 
 // holder is one client connection.
