@@ -47,9 +47,8 @@ func (c *recordingConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-type side struct {
-	s   *p2p.Secure
-	err error
+func serve(ctx context.Context, srv *rendezvous.Server, ln net.Listener, done chan<- error) {
+	done <- srv.Serve(ctx, ln)
 }
 
 // TestRendezvousSeesNoWordsNorPayload runs a full handshake and a secure
@@ -66,7 +65,7 @@ func TestRendezvousSeesNoWordsNorPayload(t *testing.T) {
 	defer cancel()
 	srvCtx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(srvCtx, rec) }()
+	go serve(srvCtx, srv, rec, served)
 	defer func() { stop(); <-served }()
 	url := []string{"sockcat://" + ln.Addr().String()}
 
@@ -84,11 +83,11 @@ func TestRendezvousSeesNoWordsNorPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	var creator, joiner side
+	var creator, joiner hsResult
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); creator.s, creator.err = p2p.Handshake(ctx, a, code, p2p.RoleCreator) }()
-	go func() { defer wg.Done(); joiner.s, joiner.err = p2p.Handshake(ctx, b, code, p2p.RoleJoiner) }()
+	go handshakeInto(ctx, &wg, a, code, p2p.RoleCreator, &creator)
+	go handshakeInto(ctx, &wg, b, code, p2p.RoleJoiner, &joiner)
 	wg.Wait()
 	if creator.err != nil || joiner.err != nil {
 		t.Fatalf("handshake: %v, %v", creator.err, joiner.err)
