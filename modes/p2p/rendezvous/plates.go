@@ -62,6 +62,8 @@ func (s *Server) claim(h *holder, name string) error {
 	h.plate, h.side = p, 1
 	queued := p.queued
 	p.queued = nil
+	s.queued -= p.qsize
+	p.qsize = 0
 	allocatorGone := p.left[0]
 	s.mu.Unlock()
 	s.cfg.Logf("rendezvous: %s claimed nameplate %s", h.conn.RemoteAddr(), name)
@@ -127,12 +129,14 @@ func (s *Server) forward(h *holder, msg []byte) bool {
 	s.mu.Lock()
 	peer := p.holders[1-h.side]
 	if peer == nil && !p.paired {
-		if len(p.queued) >= s.cfg.MaxQueued {
+		if len(p.queued) >= s.cfg.MaxQueued || p.qsize+len(msg) > s.cfg.MaxQueuedSize || s.queued+len(msg) > s.cfg.MaxQueuedAll {
 			s.mu.Unlock()
-			s.refuse(h, ReasonQueueFull, "too many messages before the other side came")
+			s.refuse(h, ReasonQueueFull, "too much sent before the other side came")
 			return false
 		}
 		p.queued = append(p.queued, msg)
+		p.qsize += len(msg)
+		s.queued += len(msg)
 		s.mu.Unlock()
 		return true
 	}
@@ -156,6 +160,8 @@ func (s *Server) leave(h *holder) {
 	switch {
 	case !p.paired:
 		p.timer.Stop()
+		s.queued -= p.qsize
+		p.queued, p.qsize = nil, 0
 		if s.plates[p.name] == p {
 			delete(s.plates, p.name)
 		}

@@ -24,6 +24,9 @@ type ServerConfig struct {
 	WriteTimeout  time.Duration // a holder that does not read for this long is dropped
 	MaxMessage    int           // largest message body
 	MaxQueued     int           // messages held for a holder that has not arrived yet
+	MaxQueuedSize int           // bytes held for one such holder
+	MaxQueuedAll  int           // bytes held for all of them together
+	MaxConns      int           // connections at once, from everyone
 	MaxNameplates int           // nameplates in use or burnt at once
 	ConnsPerAddr  int           // concurrent connections from one IP address
 	ConnRate      float64       // new connections per second from one IP address
@@ -44,6 +47,9 @@ func DefaultServerConfig() ServerConfig {
 		WriteTimeout:  10 * time.Second,
 		MaxMessage:    MaxBody,
 		MaxQueued:     32,
+		MaxQueuedSize: 64 << 10,
+		MaxQueuedAll:  64 << 20,
+		MaxConns:      4096,
 		MaxNameplates: 10000,
 		ConnsPerAddr:  16,
 		ConnRate:      2,
@@ -75,6 +81,9 @@ func (c *ServerConfig) fill() {
 		c.MaxMessage = MaxBody
 	}
 	setInt(&c.MaxQueued, d.MaxQueued)
+	setInt(&c.MaxQueuedSize, d.MaxQueuedSize)
+	setInt(&c.MaxQueuedAll, d.MaxQueuedAll)
+	setInt(&c.MaxConns, d.MaxConns)
 	setInt(&c.MaxNameplates, d.MaxNameplates)
 	setInt(&c.ConnsPerAddr, d.ConnsPerAddr)
 	setInt(&c.ConnBurst, d.ConnBurst)
@@ -99,6 +108,7 @@ type Server struct {
 	plates map[string]*plate
 	addrs  map[string]*addrState
 	conns  map[*holder]struct{}
+	queued int // bytes queued on all nameplates
 	wg     sync.WaitGroup
 }
 
@@ -108,6 +118,7 @@ type plate struct {
 	fwd     sync.Mutex  // serialises forwarding and the claim's flush
 	holders [2]*holder  // guarded by Server.mu: 0 allocated, 1 claimed
 	queued  [][]byte    // messages for the claimer before it came
+	qsize   int         // their bytes
 	paired  bool        // both holders met: the nameplate is burnt
 	timer   *time.Timer // expiry
 	left    [2]bool     // which holders have left (after pairing)
@@ -213,6 +224,9 @@ func (s *Server) admit(h *holder) error {
 		s.addrs[h.addr] = st
 	}
 	st.lastSeen = time.Now()
+	if len(s.conns) >= s.cfg.MaxConns {
+		return errors.New("the rendezvous is full: try again later")
+	}
 	if st.conns >= s.cfg.ConnsPerAddr {
 		return errors.New("too many connections from your address")
 	}

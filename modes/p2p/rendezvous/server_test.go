@@ -244,6 +244,43 @@ func TestQueueBound(t *testing.T) {
 	}
 	_, err := a.Recv(ctx)
 	wantRefused(t, err, ReasonQueueFull)
+
+	ts2 := startServer(t, ServerConfig{MaxQueuedSize: 1000}, nil)
+	b := mustOpen(t, []string{ts2.url}, "")
+	b.Send(ctx, make([]byte, 600))
+	b.Send(ctx, make([]byte, 600))
+	_, err = b.Recv(ctx)
+	wantRefused(t, err, ReasonQueueFull)
+
+	// The total over all nameplates is bounded too; a claim frees its share.
+	ts3 := startServer(t, ServerConfig{MaxQueuedAll: 1000}, nil)
+	c := mustOpen(t, []string{ts3.url}, "")
+	d := mustOpen(t, []string{ts3.url}, "")
+	c.Send(ctx, make([]byte, 600))
+	d.Send(ctx, make([]byte, 600))
+	// Exactly one of the two is over the total and refused.
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, errC := c.Recv(short)
+	_, errD := d.Recv(short)
+	kept := c
+	switch {
+	case errors.Is(errC, context.DeadlineExceeded):
+		wantRefused(t, errD, ReasonQueueFull)
+	case errors.Is(errD, context.DeadlineExceeded):
+		wantRefused(t, errC, ReasonQueueFull)
+		kept = d
+	default:
+		t.Fatalf("c: %v, d: %v: want exactly one refused", errC, errD)
+	}
+	// A claim hands the queue over and frees its share of the total.
+	mustOpen(t, []string{ts3.url}, kept.Nameplate())
+	e := mustOpen(t, []string{ts3.url}, "")
+	e.Send(ctx, make([]byte, 600))
+	e.Send(ctx, []byte("still room"))
+	if _, err := Open(ctx, []string{ts3.url}, e.Nameplate()); err != nil {
+		t.Fatalf("claim after the queue drained: %v", err)
+	}
 }
 
 func TestConnectionBounds(t *testing.T) {
@@ -251,6 +288,11 @@ func TestConnectionBounds(t *testing.T) {
 	mustOpen(t, []string{ts.url}, "")
 	mustOpen(t, []string{ts.url}, "")
 	_, err := Open(tctx(t), []string{ts.url}, "")
+	wantRefused(t, err, ReasonRate)
+
+	ts1 := startServer(t, ServerConfig{MaxConns: 1}, nil)
+	mustOpen(t, []string{ts1.url}, "")
+	_, err = Open(tctx(t), []string{ts1.url}, "")
 	wantRefused(t, err, ReasonRate)
 
 	ts2 := startServer(t, ServerConfig{ConnRate: 0.001, ConnBurst: 3}, nil)
