@@ -451,3 +451,25 @@ func TestServeStopsAndClosesConnections(t *testing.T) {
 		t.Error("a holder's connection survived the server's stop")
 	}
 }
+
+func TestClosedConn(t *testing.T) {
+	ts := startServer(t, ServerConfig{}, nil)
+	a := mustOpen(t, []string{ts.url}, "")
+	b := mustOpen(t, []string{ts.url}, a.Nameplate())
+	ctx := tctx(t)
+	b.Send(ctx, []byte("unread"))
+	waitFor(t, "the message to arrive", func() bool { return len(a.t.(*sockcatConn).msgs) == 1 })
+	a.Close()
+	if _, err := a.Recv(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("Recv after Close: %v", err)
+	}
+	if err := a.Send(ctx, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := b.Recv(ctx); !errors.Is(err, ErrPeerGone) {
+		t.Errorf("peer of a closed conn: %v", err)
+	}
+}

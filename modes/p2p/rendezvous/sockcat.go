@@ -137,6 +137,11 @@ func (c *sockcatConn) send(ctx context.Context, msg []byte) error {
 
 func (c *sockcatConn) recv(ctx context.Context) ([]byte, error) {
 	select {
+	case <-c.closed:
+		return nil, ErrClosed
+	default:
+	}
+	select {
 	case m := <-c.msgs:
 		return m, nil
 	default:
