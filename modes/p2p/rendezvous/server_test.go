@@ -473,3 +473,52 @@ func TestClosedConn(t *testing.T) {
 		t.Errorf("peer of a closed conn: %v", err)
 	}
 }
+
+// FuzzServer sends arbitrary bytes to a running server: every connection
+// must end with at most well-formed frames in reply, and the server must
+// keep serving.
+func FuzzServer(f *testing.F) {
+	for _, fr := range []Frame{HelloFrame(""), HelloFrame("12"), {Kind: KindMessage, Body: []byte("x")}} {
+		b, _ := AppendFrame(nil, fr)
+		f.Add(b)
+		f.Add(append(b, b...))
+	}
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := NewServer(ServerConfig{ConnRate: 1e9, ConnBurst: 1 << 30, MsgRate: 1e9, MsgBurst: 1 << 30, HelloTimeout: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go serveInto(ctx, srv, ln, done)
+	f.Cleanup(func() { cancel(); <-done })
+	f.Fuzz(func(t *testing.T, in []byte) {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		wrote := make(chan struct{})
+		go writeThenShut(conn.(*net.TCPConn), in, wrote)
+		reply, err := io.ReadAll(conn)
+		<-wrote
+		if err != nil {
+			t.Fatalf("server did not end the connection: %v", err)
+		}
+		for len(reply) > 0 {
+			_, n, err := ParseFrame(reply)
+			if err != nil {
+				t.Fatalf("malformed reply %q: %v", reply, err)
+			}
+			reply = reply[n:]
+		}
+	})
+}
+
+func writeThenShut(c *net.TCPConn, b []byte, done chan<- struct{}) {
+	defer close(done)
+	c.Write(b)
+	c.CloseWrite()
+}
