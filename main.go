@@ -114,7 +114,7 @@ func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
 		ErrWriter:              stdio.Err,
 		OnUsageError:           usage,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run owns the exit status
-		Commands:               []*cli.Command{resolveCommand(stdio, usage)},
+		Commands:               []*cli.Command{resolveCommand(stdio, usage), rendezvousCommand(stdio, usage)},
 	}
 	app.Action = func(c *cli.Context) error {
 		switch {

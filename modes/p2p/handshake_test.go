@@ -235,3 +235,19 @@ func FuzzHandshakeJoiner(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHandshakeCreator feeds the creator a fuzzed joiner reply.
+func FuzzHandshakeCreator(f *testing.F) {
+	f.Add(concat([]byte{msgB}, make([]byte, 32+64), adJoiner))
+	f.Add([]byte("B"))
+	code := Code{Nameplate: "7", Words: []string{"aardvark", "adroitness"}}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		a, b := p2ptest.Pair()
+		ctx := context.Background()
+		b.Send(ctx, msg)
+		b.Close()
+		if _, err := Handshake(ctx, a, code, RoleCreator); err == nil {
+			t.Fatal("handshake succeeded against a fuzzed joiner")
+		}
+	})
+}

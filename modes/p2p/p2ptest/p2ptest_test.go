@@ -41,7 +41,7 @@ func TestPairOrderAndClose(t *testing.T) {
 func TestRecvUnblocksOnClose(t *testing.T) {
 	a, _ := Pair()
 	done := make(chan error, 1)
-	go func() { _, err := a.Recv(context.Background()); done <- err }()
+	go recvInto(a, done)
 	time.Sleep(10 * time.Millisecond)
 	a.Close()
 	select {
@@ -52,4 +52,9 @@ func TestRecvUnblocksOnClose(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Recv did not return after Close")
 	}
+}
+
+func recvInto(m *Mailbox, done chan<- error) {
+	_, err := m.Recv(context.Background())
+	done <- err
 }
