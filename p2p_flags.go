@@ -7,6 +7,7 @@ import (
 
 	"github.com/sockcat/sockcat/modes"
 	"github.com/sockcat/sockcat/modes/p2p"
+	"github.com/sockcat/sockcat/modes/p2p/rendezvous"
 	"github.com/sockcat/sockcat/modes/resolve"
 	"github.com/urfave/cli/v2"
 )
@@ -22,10 +23,6 @@ func p2pFlags() []cli.Flag {
 		sliceFlag{&cli.StringSliceFlag{Name: "relay", Category: cat, Usage: "--p2p: TURN relay `URL` turn://USER:PASS@HOST:PORT, used when no direct path works (repeatable; env SOCKCAT_RELAY)"}, []string{"relay"}},
 	}
 }
-
-// p2pDefaultRendezvous is the built-in rendezvous list (empty under
-// SOCKCAT_NO_EXTERNAL=1).
-var p2pDefaultRendezvous = func(getenv func(string) string) []string { return nil }
 
 // p2pConflicts are the options that make no sense with --p2p.
 var p2pConflicts = []string{"listen", "udp", "unix", "scan", "tls", "proxy", "keep-open", "broker", "chat", "port", "source", "allow", "deny", "allow-file", "deny-file", "addr-file", "retry"}
@@ -51,7 +48,7 @@ func p2pConfig(c *cli.Context, getenv func(string) string) (modes.P2POptions, er
 	}
 	o.Rendezvous = listFrom(c.StringSlice("rendezvous"), getenv("SOCKCAT_RENDEZVOUS"))
 	if len(o.Rendezvous) == 0 {
-		o.Rendezvous = p2pDefaultRendezvous(getenv)
+		o.Rendezvous = rendezvous.DefaultURLs(getenv) // empty under SOCKCAT_NO_EXTERNAL=1
 	}
 	if len(o.Rendezvous) == 0 {
 		return o, errors.New("--p2p needs a rendezvous: --rendezvous sockcat://HOST:PORT or mqtt://HOST:PORT (SOCKCAT_NO_EXTERNAL=1 empties the built-in list)")
