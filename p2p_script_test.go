@@ -139,4 +139,3 @@ func cmdP2PCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv(args[0], s)
 }
-
