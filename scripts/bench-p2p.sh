@@ -100,7 +100,7 @@ measure() { # LABEL
     "$(echo "$mtr/1048576" | bc -l)" "$(echo "$mpr/1048576" | bc -l)" "$(echo "$mpr/$mtr" | bc -l)" "$mtf" "$mpf"
 }
 
-echo "bench-p2p: $RUNS runs of $SIZE bytes A -> B, medians"
+echo "bench-p2p: $RUNS runs of $SIZE bytes A -> B, medians; nproc $(nproc), load $(cut -d" " -f1-3 /proc/loadavg)"
 echo "| link | TCP (DNAT) | --p2p (QUIC, direct) | ratio | TCP first byte | --p2p first byte |"
 echo "|---|---|---|---|---|---|"
 measure "veth, unshaped"

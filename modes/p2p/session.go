@@ -169,7 +169,9 @@ func (s *session) gather(ctx context.Context) ([]Candidate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p2p: %w", err)
 	}
-	cands := hostCandidates(addrs, port)
+	// The router's and the NAT's addresses first: past maxCandidates, the
+	// interfaces (docker bridges and the like) are the ones left out.
+	var cands []Candidate
 	if s.opt.MapPort != nil {
 		mctx, cancel := context.WithTimeout(ctx, mapTimeout)
 		ap, err := s.opt.MapPort.MapUDP(mctx, int(port))
@@ -181,6 +183,9 @@ func (s *session) gather(ctx context.Context) ([]Candidate, error) {
 		}
 	}
 	for _, c := range stunCandidates(ctx, s.main, s.pkts, s.opt.STUN, s.opt.Logf) {
+		cands = addCandidate(cands, c)
+	}
+	for _, c := range hostCandidates(addrs, port) {
 		cands = addCandidate(cands, c)
 	}
 	if ctx.Err() != nil {
