@@ -37,6 +37,7 @@ func P2P(ctx context.Context, cfg *Config, stdio Stdio) error {
 		}
 		return err
 	}
+	conn.SetLingerContext(ctx)
 	path := conn.Path()
 	logf(cfg, stdio, "connected to the peer: path %s, local %s, remote %s", path.Kind, path.Local, path.Remote)
 	return serveConn(ctx, cfg, conn, stdio)

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,11 +54,12 @@ type Conn struct {
 	confirmed chan struct{} // the peer read our FIN
 	ctrl      sync.WaitGroup
 	closeOnce sync.Once
-	release   func() // closes the sockets and relay allocations
+	release   func()          // closes the sockets and relay allocations
+	lingerCtx context.Context // ends Close's wait early (an interrupt)
 }
 
 func newConn(qc *quic.Conn, st *quic.Stream, path Path, release func()) *Conn {
-	c := &Conn{qc: qc, st: st, path: path, confirmed: make(chan struct{}), release: release}
+	c := &Conn{qc: qc, st: st, path: path, confirmed: make(chan struct{}), release: release, lingerCtx: context.Background()}
 	c.ctrl.Add(1)
 	go awaitConfirm(c)
 	return c
@@ -76,6 +78,11 @@ func awaitConfirm(c *Conn) {
 		close(c.confirmed)
 	}
 }
+
+// SetLingerContext makes Close stop waiting for the peer's confirmation
+// when ctx ends (an interrupted user should not wait for a slow reader).
+// Call it before Close.
+func (c *Conn) SetLingerContext(ctx context.Context) { c.lingerCtx = ctx }
 
 // Path returns the path the connection uses.
 func (c *Conn) Path() Path { return c.path }
@@ -122,6 +129,7 @@ func (c *Conn) Close() error {
 			select {
 			case <-c.confirmed:
 			case <-c.qc.Context().Done():
+			case <-c.lingerCtx.Done():
 			case <-t.C:
 			}
 			t.Stop()

@@ -288,3 +288,51 @@ func candString(cs []Candidate) string {
 	}
 	return b.String()
 }
+
+// TestCloseWaitsForPeer: after FIN, Close waits until the peer has read
+// everything (QUIC lives in the process: exiting earlier could lose the
+// tail), and an ended linger context cuts that wait short.
+func TestCloseWaitsForPeer(t *testing.T) {
+	key := []byte("k")
+	opt := Options{Interfaces: loopback}
+	ra, rb := connectPair(t, key, key, opt, opt)
+	if ra.err != nil || rb.err != nil {
+		t.Fatalf("connect: creator %v, joiner %v", ra.err, rb.err)
+	}
+	data := randBytes(t, 1<<20)
+	if _, err := rb.c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	rb.c.CloseWrite()
+	closed := make(chan struct{})
+	go func() { rb.c.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned before the peer read the data")
+	case <-time.After(300 * time.Millisecond):
+	}
+	got, err := io.ReadAll(ra.c)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return after the peer read everything")
+	}
+
+	ra2, rb2 := connectPair(t, key, key, opt, opt)
+	if ra2.err != nil || rb2.err != nil {
+		t.Fatalf("connect: creator %v, joiner %v", ra2.err, rb2.err)
+	}
+	rb2.c.Write(data)
+	rb2.c.CloseWrite()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rb2.c.SetLingerContext(ctx)
+	start := time.Now()
+	rb2.c.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close with an ended linger context took %v", d)
+	}
+}
