@@ -38,7 +38,7 @@ var p2pLabSeq atomic.Int32
 // The lab's fixed addresses (see scripts/p2plab.sh).
 const (
 	p2pLabRendezvous = "203.0.113.1:7000"
-	p2pLabSTUN       = "203.0.113.1:3478"
+	p2pLabSTUN       = "203.0.113.1:3478,203.0.113.2:3478"
 )
 
 // cmdP2PLab builds the lab, starts coturn (STUN and TURN, user u:p) and a
@@ -58,7 +58,7 @@ func cmdP2PLab(ts *testscript.TestScript, neg bool, args []string) {
 	pub := prefix + "-pub"
 	work := ts.Getenv("WORK")
 	stop, err := resolveStartProcess(work, "ip", []string{"netns", "exec", pub, "turnserver", "-n",
-		"-L", "203.0.113.1", "-p", "3478", "--relay-ip", "203.0.113.1", "--min-port", "49152", "--max-port", "49999",
+		"-L", "203.0.113.1", "-L", "203.0.113.2", "-p", "3478", "--relay-ip", "203.0.113.1", "--min-port", "49152", "--max-port", "49999",
 		"--lt-cred-mech", "--user", "u:p", "--realm", "sockcat.test", "--no-cli", "--no-tls", "--no-dtls",
 		"--log-file", "stdout", "--simple-log", "--pidfile", filepath.Join(work, "turnserver.pid")}, "turnserver.log")
 	ts.Check(err)

@@ -9,7 +9,8 @@
 #   p2plab.sh down PREFIX      delete every namespace (and with them the veths
 #                              and iptables rules)
 #
-# PREFIX-pub   203.0.113.1/24 on a bridge: STUN/TURN, rendezvous
+# PREFIX-pub   203.0.113.1 and .2 (/24) on a bridge: STUN/TURN on both (two
+#              STUN servers tell a port-per-destination NAT), rendezvous
 # PREFIX-ra    router A: wan 203.0.113.10, lan 10.0.1.1/24, MASQUERADE
 # PREFIX-rb    router B: wan 203.0.113.20, lan 10.0.2.1/24, MASQUERADE
 # PREFIX-ha    10.0.1.2 behind A;  PREFIX-ha2 10.0.1.3 behind A (same LAN)
@@ -67,6 +68,7 @@ up() {
   done
   ns pub ip link add br0 type bridge
   ns pub ip addr add 203.0.113.1/24 dev br0
+  ns pub ip addr add 203.0.113.2/24 dev br0
   ns pub ip link set br0 up
   router a 203.0.113.10 10.0.1
   router b 203.0.113.20 10.0.2

@@ -200,3 +200,31 @@ func isCGNAT(a netip.Addr) bool {
 	b := a.As4()
 	return b[0] == 100 && b[1]&0xc0 == 64
 }
+
+// mappingVaries reports whether STUN servers saw different addresses for
+// one socket and family: the NAT maps ports (or addresses) per destination,
+// so the address one server saw is useless to the peer.
+func mappingVaries(cands []Candidate) bool {
+	seen := map[bool]netip.AddrPort{}
+	for _, c := range cands {
+		if c.Kind != CandMapped {
+			continue
+		}
+		v6 := c.Addr.Addr().Is6()
+		if prev, ok := seen[v6]; ok && prev != c.Addr {
+			return true
+		}
+		seen[v6] = c.Addr
+	}
+	return false
+}
+
+// hasMapped reports whether a STUN server answered.
+func hasMapped(cands []Candidate) bool {
+	for _, c := range cands {
+		if c.Kind == CandMapped {
+			return true
+		}
+	}
+	return false
+}

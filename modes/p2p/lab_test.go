@@ -76,7 +76,7 @@ func (l *lab) turn() {
 		l.t.Fatal(err)
 	}
 	cmd := exec.Command("ip", "netns", "exec", l.prefix+"-pub", "turnserver", "-n",
-		"-L", "203.0.113.1", "-p", "3478", "--relay-ip", "203.0.113.1",
+		"-L", "203.0.113.1", "-L", "203.0.113.2", "-p", "3478", "--relay-ip", "203.0.113.1",
 		"--min-port", "49152", "--max-port", "49999",
 		"--lt-cred-mech", "--user", "u:p", "--realm", "sockcat.test",
 		"--no-cli", "--no-tls", "--no-dtls", "--log-file", "stdout", "--simple-log",
@@ -194,7 +194,7 @@ func exchange(t *testing.T, a, b *Conn, n int) {
 }
 
 func labOptions(relay bool) Options {
-	o := Options{STUN: []string{"203.0.113.1:3478"}}
+	o := Options{STUN: []string{"203.0.113.1:3478", "203.0.113.2:3478"}}
 	if relay {
 		r, _ := ParseRelayURL("turn://u:p@203.0.113.1:3478")
 		o.Relays = []RelayURL{r}
@@ -236,9 +236,12 @@ func TestLab(t *testing.T) {
 		if ra.err == nil || rb.err == nil {
 			t.Fatalf("creator %v, joiner %v: want no path", ra.err, rb.err)
 		}
-		for _, err := range []error{ra.err, rb.err} {
-			if !errors.Is(err, ErrNoPath) || !strings.Contains(err.Error(), "--relay") {
-				t.Errorf("error %q: want no path, naming --relay", err)
+		for _, c := range []struct {
+			err error
+			why string
+		}{{ra.err, "the peer's NAT maps ports per destination"}, {rb.err, "this side's NAT maps ports per destination"}} {
+			if !errors.Is(c.err, ErrNoPath) || !strings.Contains(c.err.Error(), c.why) || !strings.Contains(c.err.Error(), "--relay") {
+				t.Errorf("error %q: want no path because %s, naming --relay", c.err, c.why)
 			}
 		}
 		if d := time.Since(start); d > 10*time.Second {

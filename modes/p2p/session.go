@@ -53,6 +53,7 @@ type session struct {
 	mb     Keyed
 	id     *identity
 	peer   hello
+	local  hello
 	pkts   chan packet
 	main   *pathSocket
 	relay  *relayAlloc
@@ -143,7 +144,9 @@ func (s *session) exchange(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h := hello{Fingerprint: s.id.fp, Relay: len(s.opt.Relays) > 0, Candidates: cands}
+	h := hello{Fingerprint: s.id.fp, Relay: len(s.opt.Relays) > 0, Candidates: cands,
+		Varies: mappingVaries(cands), Mapped: hasMapped(cands)}
+	s.local = h
 	for _, c := range cands {
 		s.opt.Logf("candidate %s %s", c.Kind, c.Addr)
 	}
@@ -211,8 +214,27 @@ func (s *session) relayer() Role {
 
 // noPath is the error when neither punching nor a relay gave a path.
 func (s *session) noPath() error {
-	return fmt.Errorf("p2p: %w within %v: no answer from %d peer addresses (%d probes sent, %d authentic received); a NAT on the way probably maps ports per destination; --relay turn://USER:PASS@HOST:PORT would help",
-		ErrNoPath, s.opt.PunchTimeout, len(s.p.remote), s.p.sent, s.p.valid)
+	return fmt.Errorf("p2p: %w within %v: %s (%d probes to %d addresses, %d authentic received); --relay turn://USER:PASS@HOST:PORT would help",
+		ErrNoPath, s.opt.PunchTimeout, whyNoPath(s.local, s.peer), s.p.sent, len(s.p.remote), s.p.valid)
+}
+
+// whyNoPath names the likely reason from what each side learnt from STUN.
+func whyNoPath(local, peer hello) string {
+	switch {
+	case local.Varies && peer.Varies:
+		return "both NATs map ports per destination"
+	case local.Varies:
+		return "this side's NAT maps ports per destination"
+	case peer.Varies:
+		return "the peer's NAT maps ports per destination"
+	case !local.Mapped && !peer.Mapped:
+		return "no STUN server answered either side, so only their local addresses were tried"
+	case !local.Mapped:
+		return "no STUN server answered this side, so only its local addresses were offered"
+	case !peer.Mapped:
+		return "no STUN server answered the peer, so only its local addresses were offered"
+	}
+	return "no answer through either NAT; one of them probably maps ports per destination"
 }
 
 // allocate makes our relay allocation, tells the peer about it (or why it

@@ -29,7 +29,11 @@ const maxCandidates = 24
 const fingerprintSize = sha256.Size
 
 // Hello flags.
-const flagRelay = 1 << 0 // the sender has --relay servers
+const (
+	flagRelay  = 1 << 0 // the sender has --relay servers
+	flagVaries = 1 << 1 // the sender's NAT gave different STUN servers different mappings
+	flagMapped = 1 << 2 // the sender has a STUN-mapped address
+)
 
 // CandKind says where a candidate address comes from.
 type CandKind uint8
@@ -69,6 +73,8 @@ type Candidate struct {
 type hello struct {
 	Fingerprint [fingerprintSize]byte // SHA-256 of the sender's certificate
 	Relay       bool                  // the sender can allocate a relay
+	Varies      bool                  // the sender's NAT maps ports per destination
+	Mapped      bool                  // a STUN server answered the sender
 	Candidates  []Candidate
 }
 
@@ -109,8 +115,13 @@ func readAddrPort(b []byte) (netip.AddrPort, []byte, error) {
 
 func encodeHello(h hello) []byte {
 	b := []byte{msgHello, wireVersion, 0}
-	if h.Relay {
-		b[2] |= flagRelay
+	for _, f := range []struct {
+		on  bool
+		bit byte
+	}{{h.Relay, flagRelay}, {h.Varies, flagVaries}, {h.Mapped, flagMapped}} {
+		if f.on {
+			b[2] |= f.bit
+		}
 	}
 	b = append(b, h.Fingerprint[:]...)
 	cs := h.Candidates
@@ -133,7 +144,7 @@ func decodeHello(b []byte) (hello, error) {
 	if b[1] != wireVersion {
 		return h, fmt.Errorf("the peer speaks p2p version %d, this sockcat speaks %d", b[1], wireVersion)
 	}
-	h.Relay = b[2]&flagRelay != 0
+	h.Relay, h.Varies, h.Mapped = b[2]&flagRelay != 0, b[2]&flagVaries != 0, b[2]&flagMapped != 0
 	b = b[3:]
 	if len(b) < fingerprintSize+1 {
 		return h, errShort

@@ -15,6 +15,7 @@ func TestHelloRoundTrip(t *testing.T) {
 	cases := []hello{
 		{},
 		{Relay: true, Fingerprint: [32]byte{1, 2, 3}},
+		{Varies: true, Mapped: true},
 		{Candidates: []Candidate{
 			{Kind: CandHost, Addr: netip.MustParseAddrPort("10.0.1.2:4000")},
 			{Kind: CandMapped, Addr: netip.MustParseAddrPort("[2001:db8::1]:4000")},
@@ -174,4 +175,45 @@ func FuzzParseProbe(f *testing.F) {
 			t.Fatalf("accepted %x which is not the encoding of %+v", b, p)
 		}
 	})
+}
+
+func TestWhyNoPath(t *testing.T) {
+	cases := []struct {
+		local, peer hello
+		want        string
+	}{
+		{hello{Varies: true, Mapped: true}, hello{Varies: true, Mapped: true}, "both NATs map ports per destination"},
+		{hello{Varies: true, Mapped: true}, hello{Mapped: true}, "this side's NAT maps ports per destination"},
+		{hello{Mapped: true}, hello{Varies: true, Mapped: true}, "the peer's NAT maps ports per destination"},
+		{hello{}, hello{}, "no STUN server answered either side"},
+		{hello{}, hello{Mapped: true}, "no STUN server answered this side"},
+		{hello{Mapped: true}, hello{}, "no STUN server answered the peer"},
+		{hello{Mapped: true}, hello{Mapped: true}, "probably maps ports per destination"},
+	}
+	for _, c := range cases {
+		if got := whyNoPath(c.local, c.peer); !strings.HasPrefix(got, c.want) && !strings.Contains(got, c.want) {
+			t.Errorf("whyNoPath(%+v, %+v) = %q, want %q", c.local, c.peer, got, c.want)
+		}
+	}
+}
+
+func TestMappingVaries(t *testing.T) {
+	m := func(s string) Candidate { return Candidate{Kind: CandMapped, Addr: netip.MustParseAddrPort(s)} }
+	h := func(s string) Candidate { return Candidate{Kind: CandHost, Addr: netip.MustParseAddrPort(s)} }
+	cases := []struct {
+		in   []Candidate
+		want bool
+	}{
+		{nil, false},
+		{[]Candidate{m("203.0.113.10:5000")}, false},
+		{[]Candidate{m("203.0.113.10:5000"), h("10.0.0.2:5000")}, false},
+		{[]Candidate{m("203.0.113.10:5000"), m("203.0.113.10:6000")}, true},
+		{[]Candidate{m("203.0.113.10:5000"), m("203.0.113.11:5000")}, true},
+		{[]Candidate{m("203.0.113.10:5000"), m("[2001:db8::1]:5000")}, false},
+	}
+	for _, c := range cases {
+		if got := mappingVaries(c.in); got != c.want {
+			t.Errorf("mappingVaries(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
 }
