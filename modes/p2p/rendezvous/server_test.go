@@ -522,3 +522,47 @@ func writeThenShut(c *net.TCPConn, b []byte, done chan<- struct{}) {
 	c.Write(b)
 	c.CloseWrite()
 }
+
+// brokenListener fails Accept after the first connection, once told to.
+type brokenListener struct {
+	net.Listener
+	n     int
+	broke chan struct{}
+}
+
+func (l *brokenListener) Accept() (net.Conn, error) {
+	l.n++
+	if l.n > 1 {
+		<-l.broke
+		return nil, errors.New("accept broke")
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeReturnsAcceptError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	bl := &brokenListener{Listener: ln, broke: make(chan struct{})}
+	go serveInto(context.Background(), NewServer(ServerConfig{}), bl, done)
+	a, err := Open(tctx(t), []string{"sockcat://" + ln.Addr().String()}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	close(bl.broke)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "accept broke") {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after an accept error")
+	}
+	if _, err := a.Recv(tctx(t)); err == nil {
+		t.Error("a holder survived the server's end")
+	}
+}
