@@ -262,15 +262,17 @@ func (s *Server) allowMessage(addr string) bool {
 	return st != nil && st.msgLim.Allow()
 }
 
+// hostOf is the key the per-address bounds count by: the IPv4 address, or
+// the /64 prefix of an IPv6 address (one host usually holds a whole /64).
 func hostOf(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
 		return a.String()
 	}
-	return host
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // handle serves one connection: the hello, then messages until it ends.

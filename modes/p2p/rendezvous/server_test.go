@@ -566,3 +566,41 @@ func TestServeReturnsAcceptError(t *testing.T) {
 		t.Error("a holder survived the server's end")
 	}
 }
+
+func TestHostOf(t *testing.T) {
+	tests := map[string]net.Addr{
+		"192.0.2.1":         &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1},
+		"192.0.2.2":         &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.2"), Port: 1},
+		"2001:db8:1:2::/64": &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), Port: 1},
+		"pipe":              pipeAddr{},
+	}
+	for want, a := range tests {
+		if got := hostOf(a); got != want {
+			t.Errorf("hostOf(%v) = %q, want %q", a, got, want)
+		}
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+func TestIPv6Loopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	srv := NewServer(ServerConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go serveInto(ctx, srv, ln, done)
+	defer func() { cancel(); <-done }()
+	url := "sockcat://" + ln.Addr().String()
+	a := mustOpen(t, []string{url}, "")
+	b := mustOpen(t, []string{url}, a.Nameplate())
+	b.Send(tctx(t), []byte("over ::1"))
+	if m := recvString(t, a); m != "over ::1" {
+		t.Errorf("got %q", m)
+	}
+}
