@@ -20,7 +20,7 @@ type handshakeResult struct {
 
 // runHandshake runs both sides concurrently over an in-memory pair and
 // waits for both.
-func runHandshake(t *testing.T, a, b Mailbox, codeA, codeB Code) (creator, joiner handshakeResult) {
+func runHandshake(t testing.TB, a, b Mailbox, codeA, codeB Code) (creator, joiner handshakeResult) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -250,4 +250,16 @@ func FuzzHandshakeCreator(f *testing.F) {
 			t.Fatal("handshake succeeded against a fuzzed joiner")
 		}
 	})
+}
+
+// BenchmarkHandshake is one full handshake (both sides) in memory.
+func BenchmarkHandshake(b *testing.B) {
+	code := Code{Nameplate: "7", Words: []string{"aardvark", "adroitness"}}
+	for i := 0; i < b.N; i++ {
+		x, y := p2ptest.Pair()
+		c, j := runHandshake(b, x, y, code, code)
+		if c.err != nil || j.err != nil {
+			b.Fatal(c.err, j.err)
+		}
+	}
 }
