@@ -77,11 +77,11 @@ func (s *Secure) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > maxSecureMessage {
 		return fmt.Errorf("p2p: message of %d bytes is over the %d-byte limit", len(msg), maxSecureMessage)
 	}
+	// The lock covers the send too: messages must leave in counter order.
 	s.sendMu.Lock()
-	nonce := seqNonce(s.sendSeq)
+	defer s.sendMu.Unlock()
+	ct := s.sendAEAD.Seal(nil, seqNonce(s.sendSeq), msg, nil)
 	s.sendSeq++
-	ct := s.sendAEAD.Seal(nil, nonce, msg, nil)
-	s.sendMu.Unlock()
 	return s.mb.Send(ctx, ct)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ type handshakeResult struct {
 
 // runHandshake runs both sides concurrently over an in-memory pair and
 // waits for both.
-func runHandshake(t *testing.T, a, b Mailbox, codeA, codeB Code) (creator, joiner handshakeResult) {
+func runHandshake(t testing.TB, a, b Mailbox, codeA, codeB Code) (creator, joiner handshakeResult) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -250,4 +251,49 @@ func FuzzHandshakeCreator(f *testing.F) {
 			t.Fatal("handshake succeeded against a fuzzed joiner")
 		}
 	})
+}
+
+// BenchmarkHandshake is one full handshake (both sides) in memory.
+func BenchmarkHandshake(b *testing.B) {
+	code := Code{Nameplate: "7", Words: []string{"aardvark", "adroitness"}}
+	for i := 0; i < b.N; i++ {
+		x, y := p2ptest.Pair()
+		c, j := runHandshake(b, x, y, code, code)
+		if c.err != nil || j.err != nil {
+			b.Fatal(c.err, j.err)
+		}
+	}
+}
+
+// TestSecureConcurrentSends sends from several goroutines at once: every
+// message must arrive and authenticate (counters leave in order).
+func TestSecureConcurrentSends(t *testing.T) {
+	var n atomic.Int64
+	// A pause inside the mailbox's Send widens any gap between taking a
+	// counter and handing the message over.
+	c, j := securePair(t, func(m []byte) [][]byte {
+		time.Sleep(time.Duration(n.Add(1)%3) * time.Millisecond)
+		return [][]byte{m}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const senders, each = 4, 20
+	var wg sync.WaitGroup
+	wg.Add(senders)
+	for i := 0; i < senders; i++ {
+		go sendMany(ctx, &wg, c, each)
+	}
+	for i := 0; i < senders*each; i++ {
+		if _, err := j.Recv(ctx); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	wg.Wait()
+}
+
+func sendMany(ctx context.Context, wg *sync.WaitGroup, s *Secure, n int) {
+	defer wg.Done()
+	for i := 0; i < n; i++ {
+		s.Send(ctx, []byte("concurrent"))
+	}
 }

@@ -127,3 +127,40 @@ func TestRendezvousSeesNoWordsNorPayload(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMeetAndHandshake is allocate, claim and a full handshake through
+// a sockcat rendezvous on loopback.
+func BenchmarkMeetAndHandshake(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := rendezvous.NewServer(rendezvous.ServerConfig{ConnRate: 1e9, ConnBurst: 1 << 30, MsgRate: 1e9, MsgBurst: 1 << 30})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go serve(ctx, srv, ln, served)
+	defer func() { cancel(); <-served }()
+	url := []string{"sockcat://" + ln.Addr().String()}
+	for i := 0; i < b.N; i++ {
+		a, err := rendezvous.Open(ctx, url, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		code, _ := p2p.NewCode(a.Nameplate())
+		j, err := rendezvous.Open(ctx, url, code.Nameplate)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cr, jr hsResult
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go handshakeInto(ctx, &wg, a, code, p2p.RoleCreator, &cr)
+		go handshakeInto(ctx, &wg, j, code, p2p.RoleJoiner, &jr)
+		wg.Wait()
+		if cr.err != nil || jr.err != nil {
+			b.Fatal(cr.err, jr.err)
+		}
+		a.Close()
+		j.Close()
+	}
+}

@@ -104,12 +104,13 @@ func (c *ServerConfig) fill() {
 type Server struct {
 	cfg ServerConfig
 
-	mu     sync.Mutex
-	plates map[string]*plate
-	addrs  map[string]*addrState
-	conns  map[*holder]struct{}
-	queued int // bytes queued on all nameplates
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	plates  map[string]*plate
+	addrs   map[string]*addrState
+	conns   map[*holder]struct{}
+	queued  int  // bytes queued on all nameplates
+	closing bool // Serve is ending: admit no one
+	wg      sync.WaitGroup
 }
 
 // plate is one nameplate's state.
@@ -156,8 +157,9 @@ func NewServer(cfg ServerConfig) *Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	jctx, stopJanitor := context.WithCancel(ctx)
 	s.wg.Add(1)
-	go s.janitor(ctx)
+	go s.janitor(jctx)
 	var err error
 	for {
 		var c net.Conn
@@ -168,6 +170,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.wg.Add(1)
 		go s.handle(c)
 	}
+	stopJanitor()
 	s.shutdown()
 	s.wg.Wait()
 	if ctx.Err() != nil {
@@ -180,6 +183,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closing = true
 	for h := range s.conns {
 		h.conn.Close()
 	}
@@ -224,6 +228,9 @@ func (s *Server) admit(h *holder) error {
 		s.addrs[h.addr] = st
 	}
 	st.lastSeen = time.Now()
+	if s.closing {
+		return errors.New("the rendezvous is stopping")
+	}
 	if len(s.conns) >= s.cfg.MaxConns {
 		return errors.New("the rendezvous is full: try again later")
 	}
@@ -255,15 +262,17 @@ func (s *Server) allowMessage(addr string) bool {
 	return st != nil && st.msgLim.Allow()
 }
 
+// hostOf is the key the per-address bounds count by: the IPv4 address, or
+// the /64 prefix of an IPv6 address (one host usually holds a whole /64).
 func hostOf(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
 		return a.String()
 	}
-	return host
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // handle serves one connection: the hello, then messages until it ends.

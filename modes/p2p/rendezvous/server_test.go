@@ -522,3 +522,85 @@ func writeThenShut(c *net.TCPConn, b []byte, done chan<- struct{}) {
 	c.Write(b)
 	c.CloseWrite()
 }
+
+// brokenListener fails Accept after the first connection, once told to.
+type brokenListener struct {
+	net.Listener
+	n     int
+	broke chan struct{}
+}
+
+func (l *brokenListener) Accept() (net.Conn, error) {
+	l.n++
+	if l.n > 1 {
+		<-l.broke
+		return nil, errors.New("accept broke")
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeReturnsAcceptError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	bl := &brokenListener{Listener: ln, broke: make(chan struct{})}
+	go serveInto(context.Background(), NewServer(ServerConfig{}), bl, done)
+	a, err := Open(tctx(t), []string{"sockcat://" + ln.Addr().String()}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	close(bl.broke)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "accept broke") {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after an accept error")
+	}
+	if _, err := a.Recv(tctx(t)); err == nil {
+		t.Error("a holder survived the server's end")
+	}
+}
+
+func TestHostOf(t *testing.T) {
+	tests := map[string]net.Addr{
+		"192.0.2.1":         &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1},
+		"192.0.2.2":         &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.2"), Port: 1},
+		"2001:db8:1:2::/64": &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), Port: 1},
+		"pipe":              pipeAddr{},
+	}
+	for want, a := range tests {
+		if got := hostOf(a); got != want {
+			t.Errorf("hostOf(%v) = %q, want %q", a, got, want)
+		}
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+func TestIPv6Loopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	srv := NewServer(ServerConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go serveInto(ctx, srv, ln, done)
+	defer func() { cancel(); <-done }()
+	url := "sockcat://" + ln.Addr().String()
+	a := mustOpen(t, []string{url}, "")
+	b := mustOpen(t, []string{url}, a.Nameplate())
+	b.Send(tctx(t), []byte("over ::1"))
+	if m := recvString(t, a); m != "over ::1" {
+		t.Errorf("got %q", m)
+	}
+}
