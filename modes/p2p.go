@@ -78,13 +78,13 @@ func p2pMeet(ctx context.Context, cfg *Config, stdio Stdio) (*rendezvous.Conn, p
 		}
 		mb, err := rendezvous.Open(ctx, o.Rendezvous, code.Nameplate)
 		if err != nil {
-			return nil, p2p.Code{}, 0, fmt.Errorf("p2p: rendezvous: %w", err)
+			return nil, p2p.Code{}, 0, fmt.Errorf("p2p: %w", err)
 		}
 		return mb, code, p2p.RoleJoiner, nil
 	}
 	mb, err := rendezvous.Open(ctx, o.Rendezvous, "")
 	if err != nil {
-		return nil, p2p.Code{}, 0, fmt.Errorf("p2p: rendezvous: %w", err)
+		return nil, p2p.Code{}, 0, fmt.Errorf("p2p: %w", err)
 	}
 	code, err := p2p.NewCode(mb.Nameplate())
 	if err == nil && o.CodeFile != "" {
