@@ -86,7 +86,7 @@ func (l *lab) turn() {
 		l.t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	go waitCmd(cmd, done)
 	l.t.Cleanup(func() {
 		cmd.Process.Signal(unix.SIGTERM)
 		select {
@@ -127,23 +127,37 @@ func (l *lab) stunOnce() []Candidate {
 // is never returned to the scheduler: it ends with the goroutine.
 func inNS(name string, f func()) {
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // not unlocked: the thread dies with the goroutine
-		fd, err := unix.Open("/var/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			panic(err)
-		}
-		defer unix.Close(fd)
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			panic(err)
-		}
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			panic(err)
-		}
-		f()
-	}()
+	go runInNS(name, f, done)
 	<-done
+}
+
+func runInNS(name string, f func(), done chan<- struct{}) {
+	defer close(done)
+	runtime.LockOSThread() // not unlocked: the thread dies with the goroutine
+	fd, err := unix.Open("/var/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		panic(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		panic(err)
+	}
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		panic(err)
+	}
+	f()
+}
+
+// waitCmd waits for cmd and closes done.
+func waitCmd(cmd *exec.Cmd, done chan<- struct{}) {
+	cmd.Wait()
+	close(done)
+}
+
+// connectIn runs Connect in namespace ns.
+func connectIn(ctx context.Context, ns string, mb Keyed, role Role, opt Options, r *connResult, wg *sync.WaitGroup) {
+	defer wg.Done()
+	inNS(ns, func() { r.c, r.err = Connect(ctx, mb, role, opt) })
 }
 
 // labPair runs Connect in two namespaces.
@@ -156,14 +170,8 @@ func (l *lab) pair(nsA, nsB string, optA, optB Options) (connResult, connResult)
 	var ra, rb connResult
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		inNS(l.prefix+"-"+nsA, func() { ra.c, ra.err = Connect(ctx, a, RoleCreator, optA) })
-	}()
-	go func() {
-		defer wg.Done()
-		inNS(l.prefix+"-"+nsB, func() { rb.c, rb.err = Connect(ctx, b, RoleJoiner, optB) })
-	}()
+	go connectIn(ctx, l.prefix+"-"+nsA, a, RoleCreator, optA, &ra, &wg)
+	go connectIn(ctx, l.prefix+"-"+nsB, b, RoleJoiner, optB, &rb, &wg)
 	wg.Wait()
 	for _, r := range []connResult{ra, rb} {
 		if r.c != nil {
@@ -181,8 +189,8 @@ func exchange(t *testing.T, a, b *Conn, n int) {
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); transfer(a, da, gotA, errs) }()
-	go func() { defer wg.Done(); transfer(b, db, gotB, errs) }()
+	go transferIn(&wg, a, da, gotA, errs)
+	go transferIn(&wg, b, db, gotB, errs)
 	wg.Wait()
 	close(errs)
 	for err := range errs {

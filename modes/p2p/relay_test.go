@@ -1,10 +1,8 @@
 package p2p
 
 import (
-	"crypto/sha256"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,21 +67,7 @@ func TestConnectRelay(t *testing.T) {
 					t.Errorf("path %+v, want relay", c.Path())
 				}
 			}
-			da, db := randBytes(t, 1<<20), randBytes(t, 1<<20)
-			gotA, gotB := make(chan []byte, 1), make(chan []byte, 1)
-			errs := make(chan error, 8)
-			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() { defer wg.Done(); transfer(ra.c, da, gotA, errs) }()
-			go func() { defer wg.Done(); transfer(rb.c, db, gotB, errs) }()
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
-			if a, b := <-gotA, <-gotB; sha256.Sum256(a) != sha256.Sum256(db) || sha256.Sum256(b) != sha256.Sum256(da) {
-				t.Errorf("data differs: creator got %d bytes, joiner got %d", len(a), len(b))
-			}
+			exchange(t, ra.c, rb.c, 1<<20)
 		})
 	}
 }

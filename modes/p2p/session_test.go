@@ -94,14 +94,7 @@ func runConnect(ctx context.Context, mb Keyed, role Role, opt Options, out chan<
 func transfer(c *Conn, data []byte, got chan<- []byte, errs chan<- error) {
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		b, err := io.ReadAll(c)
-		if err != nil {
-			errs <- err
-		}
-		got <- b
-	}()
+	go readAllTo(c, got, errs, &wg)
 	if _, err := c.Write(data); err != nil {
 		errs <- err
 	}
@@ -109,6 +102,28 @@ func transfer(c *Conn, data []byte, got chan<- []byte, errs chan<- error) {
 		errs <- err
 	}
 	wg.Wait()
+}
+
+// readAllTo reads c to EOF and sends what it read to got.
+func readAllTo(c *Conn, got chan<- []byte, errs chan<- error, wg *sync.WaitGroup) {
+	defer wg.Done()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		errs <- err
+	}
+	got <- b
+}
+
+// transferIn is transfer for a WaitGroup.
+func transferIn(wg *sync.WaitGroup, c *Conn, data []byte, got chan<- []byte, errs chan<- error) {
+	defer wg.Done()
+	transfer(c, data, got, errs)
+}
+
+// closeAndSignal closes c and then done.
+func closeAndSignal(c *Conn, done chan<- struct{}) {
+	c.Close()
+	close(done)
 }
 
 func randBytes(t *testing.T, n int) []byte {
@@ -134,23 +149,9 @@ func TestConnectLoopback(t *testing.T) {
 	if ra.c.RemoteAddr().(Addr).Port() != rb.c.Path().Local.Port() {
 		t.Errorf("creator sees %v, joiner is at %v", ra.c.RemoteAddr(), rb.c.Path().Local)
 	}
-	da, db := randBytes(t, 4<<20), randBytes(t, 4<<20)
-	gotA, gotB := make(chan []byte, 1), make(chan []byte, 1)
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); transfer(ra.c, da, gotA, errs) }()
-	go func() { defer wg.Done(); transfer(rb.c, db, gotB, errs) }()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if a, b := <-gotA, <-gotB; sha256.Sum256(a) != sha256.Sum256(db) || sha256.Sum256(b) != sha256.Sum256(da) {
-		t.Errorf("data differs: creator got %d bytes, joiner got %d", len(a), len(b))
-	}
+	exchange(t, ra.c, rb.c, 4<<20)
 	done := make(chan struct{})
-	go func() { ra.c.Close(); close(done) }()
+	go closeAndSignal(ra.c, done)
 	rb.c.Close()
 	select {
 	case <-done:
@@ -305,7 +306,7 @@ func TestCloseWaitsForPeer(t *testing.T) {
 	}
 	rb.c.CloseWrite()
 	closed := make(chan struct{})
-	go func() { rb.c.Close(); close(closed) }()
+	go closeAndSignal(rb.c, closed)
 	select {
 	case <-closed:
 		t.Fatal("Close returned before the peer read the data")
