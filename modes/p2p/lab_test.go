@@ -67,6 +67,8 @@ func (l *lab) run(args ...string) {
 
 func (l *lab) nat(router, mode string) { l.run("nat", l.prefix, router, mode) }
 
+func (l *lab) v6(mode string) { l.run("v6", l.prefix, mode) }
+
 // turn starts coturn in the public namespace (STUN and TURN, user u:p) and
 // waits until it answers STUN from a host behind a router.
 func (l *lab) turn() {
@@ -267,5 +269,22 @@ func TestLab(t *testing.T) {
 			}
 		}
 		exchange(t, ra.c, rb.c, 4<<20)
+	})
+	l.nat("a", "random")
+	l.v6("on")
+	t.Run("global-ipv6", func(t *testing.T) {
+		// No IPv4 path exists (both NATs map per destination), but the hosts
+		// have routed IPv6 addresses behind stateful firewalls: the punch
+		// opens both firewalls.
+		ra, rb := l.pair("ha", "hb", labOptions(false), labOptions(false))
+		if ra.err != nil || rb.err != nil {
+			t.Fatalf("creator %v, joiner %v", ra.err, rb.err)
+		}
+		for _, c := range []*Conn{ra.c, rb.c} {
+			if p := c.Path(); p.Kind != "direct" || !strings.HasPrefix(p.Remote.Addr().String(), "2001:db8:") {
+				t.Errorf("path %+v, want direct over global IPv6", p)
+			}
+		}
+		exchange(t, ra.c, rb.c, 1<<20)
 	})
 }
