@@ -27,9 +27,9 @@ func (s *Server) allocate(h *holder) error {
 	p.timer = time.AfterFunc(s.cfg.UnclaimedTTL, func() { s.expire(p, false) })
 	s.mu.Unlock()
 	s.cfg.Logf("rendezvous: %s allocated nameplate %s", h.conn.RemoteAddr(), name)
-	if err := h.write(s.cfg.WriteTimeout, Frame{Kind: KindNameplate, Body: []byte(name)}); err != nil {
-		return err
-	}
+	// A failed write closed the connection: the relay loop ends at once and
+	// leave() frees the nameplate.
+	h.write(s.cfg.WriteTimeout, Frame{Kind: KindNameplate, Body: []byte(name)})
 	return nil
 }
 

@@ -40,7 +40,7 @@ type ServerConfig struct {
 // DefaultServerConfig returns the bounds `sockcat rendezvous` runs with.
 func DefaultServerConfig() ServerConfig {
 	return ServerConfig{
-		UnclaimedTTL:  10 * time.Minute,
+		UnclaimedTTL:  24 * time.Hour, // the creator waits with no time limit of its own (SPEC §15)
 		Lifetime:      10 * time.Minute,
 		BurnTTL:       time.Hour,
 		HelloTimeout:  10 * time.Second,

@@ -604,3 +604,14 @@ func TestIPv6Loopback(t *testing.T) {
 		t.Errorf("got %q", m)
 	}
 }
+
+func TestNameplateBound(t *testing.T) {
+	ts := startServer(t, ServerConfig{MaxNameplates: 2}, nil)
+	mustOpen(t, []string{ts.url}, "")
+	b := mustOpen(t, []string{ts.url}, "")
+	_, err := Open(tctx(t), []string{ts.url}, "")
+	wantRefused(t, err, ReasonFull)
+	b.Close()
+	waitFor(t, "the nameplate to be freed", func() bool { return strings.Contains(ts.logs.String(), "left nameplate") })
+	mustOpen(t, []string{ts.url}, "")
+}
