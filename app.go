@@ -26,7 +26,7 @@ func newApp(stdio modes.Stdio, stdinTTY, stderrTTY bool) *cli.App {
 		ErrWriter:              stdio.Err,
 		OnUsageError:           usage,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run owns the exit status
-		Commands:               []*cli.Command{resolveCommand(stdio, usage)},
+		Commands:               []*cli.Command{resolveCommand(stdio, usage), rendezvousCommand(stdio, usage)},
 	}
 	app.Action = func(c *cli.Context) error {
 		switch {
@@ -67,7 +67,7 @@ const (
 // accepted.
 func rootFlags() []cli.Flag {
 	var all []cli.Flag
-	for _, group := range [][]cli.Flag{modeFlags(), addrFlags(), streamFlags(), listenFlags(), viewFlags(), scanFlags(), tlsFlags(), generalFlags()} {
+	for _, group := range [][]cli.Flag{modeFlags(), addrFlags(), streamFlags(), listenFlags(), viewFlags(), scanFlags(), tlsFlags(), generalFlags(), p2pFlags()} {
 		all = append(all, group...)
 	}
 	return all

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -87,8 +88,14 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 	if len(r.errs) > 0 {
 		return nil, r.errs[0] // one line: the first problem found
 	}
-	if err := positionals(c, cfg); err != nil {
+	var err error
+	if cfg.P2P, err = p2pConfig(c, os.Getenv); err != nil {
 		return nil, err
+	}
+	if !cfg.P2P.Enabled {
+		if err := positionals(c, cfg); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkHost(cfg); err != nil {
 		return nil, err

@@ -69,6 +69,8 @@ type Config struct {
 	ScanOp ScanOptions
 	TLS    TLSOptions
 	Proxy  string // -X: socks5://… or http://… ("" = direct)
+
+	P2P P2POptions // --p2p (SPEC §15)
 }
 
 // NetOptions are addressing and socket options (SPEC §6).
@@ -224,6 +226,8 @@ func (c *Config) Validate() error {
 // Run picks the mode the configuration asks for and runs it.
 func Run(ctx context.Context, cfg *Config, stdio Stdio) error {
 	switch {
+	case cfg.P2P.Enabled:
+		return P2P(ctx, cfg, stdio)
 	case cfg.Scan:
 		return Scan(ctx, cfg, stdio)
 	case cfg.Listen && (cfg.Serve.Broker || cfg.Serve.Chat):

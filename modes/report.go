@@ -41,20 +41,21 @@ func report(cfg *Config, stdio Stdio, v *views, conn net.Conn, st ioutil.Stats, 
 // stats is the --stats-json object. No field is ever left out; a value that
 // does not apply is null.
 type stats struct {
-	Schema          string  `json:"schema"`   // "sockcat.stats/v1"
-	Protocol        string  `json:"protocol"` // tcp, udp, unix, unixgram, …
-	Local           *string `json:"local"`    // local address, null if unknown
-	Remote          *string `json:"remote"`   // peer address; null for a datagram listener
-	BytesSent       int64   `json:"bytes_sent"`
-	BytesReceived   int64   `json:"bytes_received"`
-	DurationSeconds float64 `json:"duration_seconds"`
-	SendRate        float64 `json:"send_bytes_per_second"`
-	ReceiveRate     float64 `json:"receive_bytes_per_second"`
-	SendComplete    bool    `json:"send_complete"` // all of stdin was read and sent
-	Exit            string  `json:"exit"`          // ok, interrupted, idle-timeout or error
-	Error           *string `json:"error"`         // the error line, null on success
-	SHA256Sent      *string `json:"sha256_sent"`   // with --sha256, else null
-	SHA256Received  *string `json:"sha256_received"`
+	Schema          string    `json:"schema"`   // "sockcat.stats/v1"
+	Protocol        string    `json:"protocol"` // tcp, udp, unix, unixgram, …
+	Local           *string   `json:"local"`    // local address, null if unknown
+	Remote          *string   `json:"remote"`   // peer address; null for a datagram listener
+	BytesSent       int64     `json:"bytes_sent"`
+	BytesReceived   int64     `json:"bytes_received"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	SendRate        float64   `json:"send_bytes_per_second"`
+	ReceiveRate     float64   `json:"receive_bytes_per_second"`
+	SendComplete    bool      `json:"send_complete"` // all of stdin was read and sent
+	Exit            string    `json:"exit"`          // ok, interrupted, idle-timeout or error
+	Error           *string   `json:"error"`         // the error line, null on success
+	SHA256Sent      *string   `json:"sha256_sent"`   // with --sha256, else null
+	SHA256Received  *string   `json:"sha256_received"`
+	P2P             *p2pStats `json:"p2p"` // --p2p: the path; null otherwise
 }
 
 func newStats(cfg *Config, conn net.Conn, st ioutil.Stats, d time.Duration, err error) stats {
@@ -79,6 +80,7 @@ func newStats(cfg *Config, conn net.Conn, st ioutil.Stats, d time.Duration, err 
 			s.Remote = ptr(addrString(a))
 		}
 	}
+	s.P2P = p2pStatsOf(conn)
 	if s.Protocol == "" {
 		s.Protocol = "tcp"
 		if cfg.UDP {
