@@ -165,7 +165,7 @@ func rootFlags() []cli.Flag {
 	ss := func(name string, aliases []string, cat, usage string) cli.Flag {
 		return sliceFlag{&cli.StringSliceFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}, names(name, aliases)}
 	}
-	return []cli.Flag{
+	return append([]cli.Flag{
 		b("listen", []string{"l"}, catMode, "listen for connections instead of connecting"),
 		b("udp", []string{"u"}, catMode, "use UDP (datagrams) instead of TCP"),
 		b("unix", []string{"U"}, catMode, "use a Unix-domain socket at PATH"),
@@ -237,7 +237,7 @@ func rootFlags() []cli.Flag {
 		b("verbose", []string{"v"}, catGeneral, "log connection events and a transfer summary on stderr"),
 		b("version", nil, catGeneral, "print the version and exit"),
 		&cli.BoolFlag{Name: "man", Hidden: true, Usage: "print the man page"},
-	}
+	}, mapPortFlags()...)
 }
 
 // The flag types below return a name list built once. urfave/cli v2 calls
@@ -420,6 +420,7 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 			}
 		}
 	}
+	cfg.MapPort, errs = mapPortConfig(c, os.Getenv, errs)
 	if err := errors.Join(errs...); err != nil {
 		return nil, firstLine(errs)
 	}

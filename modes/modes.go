@@ -69,6 +69,8 @@ type Config struct {
 	ScanOp ScanOptions
 	TLS    TLSOptions
 	Proxy  string // -X: socks5://… or http://… ("" = direct)
+
+	MapPort MapPortOptions // --map-port (SPEC §14)
 }
 
 // NetOptions are addressing and socket options (SPEC §6).
@@ -200,6 +202,9 @@ func (c *Config) Validate() error {
 		if r.bad {
 			return errors.New(r.msg)
 		}
+	}
+	if err := checkMapPort(c); err != nil {
+		return err
 	}
 	if err := checkViews(c.Views); err != nil {
 		return err

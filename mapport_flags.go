@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/sockcat/sockcat/ioutil"
+	"github.com/sockcat/sockcat/modes"
+	"github.com/sockcat/sockcat/modes/resolve"
+	"github.com/urfave/cli/v2"
+)
+
+// mapPortFlags are the options of SPEC §14 (--map-port).
+func mapPortFlags() []cli.Flag {
+	const cat = "Router port mapping"
+	return []cli.Flag{
+		boolFlag{&cli.BoolFlag{Name: "map-port", Category: cat, Usage: "with -l: ask the router (NAT-PMP, PCP, UPnP) to forward its port to this listener"}, []string{"map-port"}},
+		stringFlag{&cli.StringFlag{Name: "map-file", Category: cat, Usage: "write the mapped EXTERNAL_IP:PORT to `FILE`"}, []string{"map-file"}},
+		stringFlag{&cli.StringFlag{Name: "map-lease", Category: cat, Usage: "lifetime `DUR` of the mapping, renewed at half-life (default 1h)"}, []string{"map-lease"}},
+		sliceFlag{&cli.StringSliceFlag{Name: "stun", Category: cat, Usage: "STUN server `HOST:PORT` for the --map-port double-NAT check (repeatable; none disables)"}, []string{"stun"}},
+	}
+}
+
+// mapPortConfig reads the --map-port options; problems are appended to
+// errs as usage errors. The STUN list (flag, SOCKCAT_STUN, defaults) is
+// read only when --map-port is set.
+func mapPortConfig(c *cli.Context, getenv func(string) string, errs []error) (modes.MapPortOptions, []error) {
+	o := modes.MapPortOptions{Enabled: c.Bool("map-port"), File: c.String("map-file")}
+	if c.IsSet("map-lease") {
+		d, err := ioutil.ParseDuration(c.String("map-lease"))
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("invalid duration %q (want a positive duration such as 10m)", c.String("map-lease"))
+		}
+		if err != nil {
+			return o, append(errs, fmt.Errorf("--map-lease: %w", err))
+		}
+		o.Lease = d
+	}
+	if o.Enabled && !c.Bool("listen") { // before the positionals, which would complain first
+		return o, append(errs, fmt.Errorf("--map-port needs -l: it forwards the router's port to a listener"))
+	}
+	if !o.Enabled {
+		if c.IsSet("stun") {
+			errs = append(errs, fmt.Errorf("--stun needs --map-port (or use it with resolve)"))
+		}
+		return o, errs
+	}
+	stun, err := resolve.ServerList(c.StringSlice("stun"), getenv("SOCKCAT_STUN"), resolve.DefaultSTUN, getenv("SOCKCAT_NO_EXTERNAL") == "1")
+	if err != nil {
+		return o, append(errs, fmt.Errorf("--stun: %w", err))
+	}
+	o.STUN = stun
+	return o, errs
+}

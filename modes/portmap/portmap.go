@@ -1,0 +1,296 @@
+// Package portmap opens a listener's port on the router: NAT-PMP (RFC 6886),
+// PCP (RFC 6887) and UPnP IGD v1/v2 on the default gateway, tried together;
+// the first mapping granted is kept, renewed at half its lifetime and
+// deleted on Close. [Probe] only asks which methods the gateway answers.
+//
+// The PCP and NAT-PMP message codecs (pcp.go, natpmp.go) do no I/O; the
+// NAT-PMP client is github.com/jackpal/go-nat-pmp and the UPnP client
+// github.com/huin/goupnp.
+package portmap
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of SPEC §14.
+const (
+	DefaultLease   = time.Hour
+	DefaultTimeout = 3 * time.Second
+)
+
+// Options say what to map and where.
+type Options struct {
+	Proto   string        // "tcp" or "udp"
+	Port    uint16        // the listener's port
+	Bound   netip.Addr    // the listener's address; invalid or unspecified: any
+	Lease   time.Duration // lifetime asked for; 0: DefaultLease
+	Timeout time.Duration // how long the methods get together; 0: DefaultTimeout
+	// Gateway and Local override the default route (tests).
+	Gateway, Local netip.Addr
+	ServerPort     uint16   // PCP's port on the gateway; 0: 5351 (NAT-PMP always uses 5351)
+	Methods        []string // subset of Methods to try; nil: all
+	// OnRenewError is called, from the renewal goroutine, when a renewal
+	// fails; nil: ignored.
+	OnRenewError func(error)
+}
+
+// Answer is one method's reply when nothing was granted.
+type Answer struct {
+	Method string
+	Err    error
+}
+
+// Failure is Map's error when no method granted a mapping: the gateway
+// and each method's answer.
+type Failure struct {
+	Gateway netip.Addr
+	Err     error    // no gateway or no local address; Answers is then empty
+	Answers []Answer // in the order of Methods
+}
+
+func (f *Failure) Error() string {
+	if f.Err != nil {
+		return "no port mapping: " + f.Err.Error()
+	}
+	parts := make([]string, len(f.Answers))
+	for i, a := range f.Answers {
+		parts[i] = a.Method + ": " + a.Err.Error()
+	}
+	return fmt.Sprintf("no port mapping granted by gateway %s (%s)", f.Gateway, strings.Join(parts, "; "))
+}
+
+// Mapping is a granted mapping, kept alive until Close.
+type Mapping struct {
+	Method       string
+	Gateway      netip.Addr
+	ExternalIP   netip.Addr
+	ExternalPort uint16
+	Lease        time.Duration // as granted; 0: permanent
+
+	m        mapper
+	all      []mapper // every method asked, for late grants
+	g        grant
+	lease    time.Duration // asked for
+	onErr    func(error)
+	stop     chan struct{}
+	wg       sync.WaitGroup // the renewal and the late answers
+	mu       sync.Mutex     // guards g against the renewal
+	closeErr error
+	once     sync.Once
+}
+
+// External is EXTERNAL_IP:PORT.
+func (mp *Mapping) External() netip.AddrPort {
+	return netip.AddrPortFrom(mp.ExternalIP, mp.ExternalPort)
+}
+
+// target resolves the gateway and the local address of o.
+func (o *Options) target() (target, error) {
+	t := target{proto: o.Proto, port: o.Port, gateway: o.Gateway, local: o.Local, serverPort: o.ServerPort}
+	if t.serverPort == 0 {
+		t.serverPort = ServerPort
+	}
+	if t.proto != "tcp" && t.proto != "udp" {
+		return t, fmt.Errorf("protocol %q: want tcp or udp", o.Proto)
+	}
+	var err error
+	switch {
+	case !t.gateway.IsValid():
+		t.gateway, t.local, err = FindGateway(o.Bound)
+	case !t.local.IsValid():
+		t.local, err = localAddrTo(t.gateway)
+	}
+	return t, err
+}
+
+func (o *Options) mappers(t target) []mapper {
+	want := func(m string) bool {
+		if o.Methods == nil {
+			return true
+		}
+		for _, x := range o.Methods {
+			if x == m {
+				return true
+			}
+		}
+		return false
+	}
+	var ms []mapper
+	if want(MethodNATPMP) {
+		ms = append(ms, &natpmpMapper{t: t})
+	}
+	if want(MethodPCP) {
+		ms = append(ms, newPCPMapper(t))
+	}
+	if want(MethodUPnP) {
+		ms = append(ms, &upnpMapper{t: t})
+	}
+	return ms
+}
+
+// result is one method's answer to the first request.
+type result struct {
+	i   int
+	g   grant
+	err error
+}
+
+// Map asks every method at once and keeps the first mapping granted. It
+// returns a *Failure when none is granted within the timeout. The mapping
+// is renewed until Close.
+func Map(ctx context.Context, o Options) (*Mapping, error) {
+	t, err := o.target()
+	if err != nil {
+		return nil, &Failure{Gateway: t.gateway, Err: err}
+	}
+	lease, timeout := o.Lease, o.Timeout
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ms := o.mappers(t)
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	results := make(chan result, len(ms))
+	var asks sync.WaitGroup
+	for i, m := range ms {
+		asks.Add(1)
+		go ask(actx, &asks, i, m, lease, results)
+	}
+	answers := make([]Answer, len(ms))
+	for range ms {
+		r := <-results
+		if r.err == nil {
+			cancel()
+			mp := newMapping(ms[r.i], t.gateway, r.g, lease, o.OnRenewError)
+			mp.all = ms
+			mp.wg.Add(1)
+			go mp.reapLate(&asks, results, len(ms)-1-countAnswered(answers))
+			mp.wg.Add(1)
+			go mp.renew()
+			return mp, nil
+		}
+		answers[r.i] = Answer{Method: ms[r.i].name(), Err: r.err}
+	}
+	cancel()
+	asks.Wait()
+	return nil, &Failure{Gateway: t.gateway, Answers: answers}
+}
+
+func countAnswered(a []Answer) int {
+	n := 0
+	for _, x := range a {
+		if x.Method != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// ask is one method's first request.
+func ask(ctx context.Context, wg *sync.WaitGroup, i int, m mapper, lease time.Duration, out chan<- result) {
+	defer wg.Done()
+	g, err := m.add(ctx, 0, lease)
+	out <- result{i: i, g: g, err: err}
+}
+
+func newMapping(m mapper, gw netip.Addr, g grant, lease time.Duration, onErr func(error)) *Mapping {
+	return &Mapping{Method: m.name(), Gateway: gw, ExternalIP: g.ip, ExternalPort: g.port, Lease: g.life,
+		m: m, g: g, lease: lease, onErr: onErr, stop: make(chan struct{})}
+}
+
+// reapLate waits for the methods still asking after the first grant. A
+// late grant of another external port is deleted; one of the same port is
+// the same entry in the router's table, which Close deletes.
+func (mp *Mapping) reapLate(asks *sync.WaitGroup, results <-chan result, pending int) {
+	defer mp.wg.Done()
+	asks.Wait()
+	for range pending {
+		r := <-results
+		if r.err == nil && r.g.port != mp.ExternalPort {
+			ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+			// The loser's own mapper deletes it; errors are not the user's concern.
+			_ = mp.all[r.i].remove(ctx, r.g)
+			cancel()
+		}
+	}
+}
+
+// renew asks for the mapping again at half its lifetime until Close. A
+// failed renewal is reported and retried at half the time left.
+func (mp *Mapping) renew() {
+	defer mp.wg.Done()
+	if mp.Lease == 0 {
+		return // permanent
+	}
+	next, expires := mp.Lease/2, time.Now().Add(mp.Lease)
+	for {
+		t := time.NewTimer(max(next, 500*time.Millisecond))
+		select {
+		case <-mp.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+		mp.mu.Lock()
+		g, err := mp.m.add(ctx, mp.g.port, mp.lease)
+		if err == nil {
+			mp.g = g
+		}
+		mp.mu.Unlock()
+		cancel()
+		if err != nil {
+			if mp.onErr != nil {
+				mp.onErr(fmt.Errorf("renewing the %s mapping: %w", mp.Method, err))
+			}
+			next = time.Until(expires) / 2
+			continue
+		}
+		next, expires = g.life/2, time.Now().Add(g.life)
+		if g.life == 0 {
+			return
+		}
+	}
+}
+
+// Close stops the renewal and deletes the mapping. It may be called more
+// than once; later calls return the first result.
+func (mp *Mapping) Close() error {
+	mp.once.Do(func() {
+		close(mp.stop)
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+		defer cancel()
+		mp.mu.Lock()
+		err := mp.m.remove(ctx, mp.g)
+		mp.mu.Unlock()
+		mp.wg.Wait()
+		if err != nil {
+			mp.closeErr = fmt.Errorf("deleting the %s mapping %s: %w", mp.Method, mp.External(), err)
+		}
+	})
+	return mp.closeErr
+}
+
+// DoubleNAT says why a mapping at external does not make this host
+// reachable: the router's external address is private or CGNAT, or differs
+// from public (the address STUN reports; invalid: unknown). "" when
+// nothing is wrong.
+func DoubleNAT(external, public netip.Addr) string {
+	cgnat := netip.MustParsePrefix("100.64.0.0/10")
+	switch {
+	case external.IsPrivate() || external.IsLoopback() || external.IsLinkLocalUnicast():
+		return fmt.Sprintf("the router's external address %s is private", external)
+	case cgnat.Contains(external):
+		return fmt.Sprintf("the router's external address %s is carrier-grade NAT (100.64.0.0/10)", external)
+	case public.IsValid() && public.Unmap() != external.Unmap():
+		return fmt.Sprintf("the router's external address %s is not this host's public address %s", external, public)
+	}
+	return ""
+}
