@@ -37,6 +37,9 @@ type Options struct {
 	// OnRenewError is called, from the renewal goroutine, when a renewal
 	// fails; nil: ignored.
 	OnRenewError func(error)
+	// OnRenew is called, from the renewal goroutine, after each renewal
+	// with the lifetime granted; nil: ignored.
+	OnRenew func(time.Duration)
 }
 
 // Answer is one method's reply when nothing was granted.
@@ -73,15 +76,22 @@ type Mapping struct {
 	Lease        time.Duration // as granted; 0: permanent
 
 	m        mapper
-	all      []mapper // every method asked, for late grants
+	extra    []late // grants of the other methods, deleted with the mapping
 	g        grant
 	lease    time.Duration // asked for
 	onErr    func(error)
+	onRenew  func(time.Duration)
 	stop     chan struct{}
 	wg       sync.WaitGroup // the renewal and the late answers
 	mu       sync.Mutex     // guards g against the renewal
 	closeErr error
 	once     sync.Once
+}
+
+// late is a grant that came after the first.
+type late struct {
+	m mapper
+	g grant
 }
 
 // External is EXTERNAL_IP:PORT.
@@ -167,12 +177,10 @@ func Map(ctx context.Context, o Options) (*Mapping, error) {
 	for range ms {
 		r := <-results
 		if r.err == nil {
-			cancel()
 			mp := newMapping(ms[r.i], t.gateway, r.g, lease, o.OnRenewError)
-			mp.all = ms
-			mp.wg.Add(1)
-			go mp.reapLate(&asks, results, len(ms)-1-countAnswered(answers))
-			mp.wg.Add(1)
+			mp.onRenew = o.OnRenew
+			mp.wg.Add(2)
+			go mp.reapLate(&asks, cancel, ms, results, len(ms)-1-countAnswered(answers))
 			go mp.renew()
 			return mp, nil
 		}
@@ -205,19 +213,19 @@ func newMapping(m mapper, gw netip.Addr, g grant, lease time.Duration, onErr fun
 		m: m, g: g, lease: lease, onErr: onErr, stop: make(chan struct{})}
 }
 
-// reapLate waits for the methods still asking after the first grant. A
-// late grant of another external port is deleted; one of the same port is
-// the same entry in the router's table, which Close deletes.
-func (mp *Mapping) reapLate(asks *sync.WaitGroup, results <-chan result, pending int) {
+// reapLate waits for the methods still asking after the first grant and
+// keeps what they were granted: the router may hold one entry per method,
+// and Close deletes them all. The others are not cancelled at the first
+// grant, so that no request is granted after its client gave up.
+func (mp *Mapping) reapLate(asks *sync.WaitGroup, cancel context.CancelFunc, ms []mapper, results <-chan result, pending int) {
 	defer mp.wg.Done()
 	asks.Wait()
+	cancel()
 	for range pending {
-		r := <-results
-		if r.err == nil && r.g.port != mp.ExternalPort {
-			ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-			// The loser's own mapper deletes it; errors are not the user's concern.
-			_ = mp.all[r.i].remove(ctx, r.g)
-			cancel()
+		if r := <-results; r.err == nil {
+			mp.mu.Lock()
+			mp.extra = append(mp.extra, late{ms[r.i], r.g})
+			mp.mu.Unlock()
 		}
 	}
 }
@@ -253,6 +261,9 @@ func (mp *Mapping) renew() {
 			next = time.Until(expires) / 2
 			continue
 		}
+		if mp.onRenew != nil {
+			mp.onRenew(g.life)
+		}
 		next, expires = g.life/2, time.Now().Add(g.life)
 		if g.life == 0 {
 			return
@@ -260,19 +271,21 @@ func (mp *Mapping) renew() {
 	}
 }
 
-// Close stops the renewal and deletes the mapping. It may be called more
-// than once; later calls return the first result.
+// Close stops the renewal, waits for the methods still asking, and deletes
+// the mapping and every late grant. It may be called more than once; later
+// calls return the first result. Only the kept mapping's deletion error is
+// returned: a late grant of the same entry is usually gone with it.
 func (mp *Mapping) Close() error {
 	mp.once.Do(func() {
 		close(mp.stop)
+		mp.wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 		defer cancel()
-		mp.mu.Lock()
-		err := mp.m.remove(ctx, mp.g)
-		mp.mu.Unlock()
-		mp.wg.Wait()
-		if err != nil {
+		if err := mp.m.remove(ctx, mp.g); err != nil {
 			mp.closeErr = fmt.Errorf("deleting the %s mapping %s: %w", mp.Method, mp.External(), err)
+		}
+		for _, x := range mp.extra {
+			_ = x.m.remove(ctx, x.g)
 		}
 	})
 	return mp.closeErr
