@@ -85,7 +85,7 @@ func hints(cfg *Config, r *Report) []string {
 			out = append(out, "WSL2: this system is behind the Windows host's NAT: LAN peers reach it only through a portproxy rule on Windows (netsh interface portproxy)")
 		}
 	}
-	return out
+	return append(out, portmapHints(r)...)
 }
 
 // cgnatPrimary reports whether the primary address is in the shared
