@@ -112,6 +112,9 @@ func ParseNATPMP(b []byte) (*NATPMPMessage, error) {
 		m.Result = NATPMPResult(binary.BigEndian.Uint16(b[2:4]))
 		if m.Result != 0 && len(b) >= 8 && len(b) < want {
 			m.Epoch = binary.BigEndian.Uint32(b[4:8])
+			if m.Opcode == NATPMPOpExternal {
+				m.ExternalIP = netip.IPv4Unspecified() // as in the long form
+			}
 			return m, nil
 		}
 	}

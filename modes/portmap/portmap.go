@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -118,18 +119,13 @@ func (o *Options) target() (target, error) {
 	return t, err
 }
 
+// wants reports whether method is in methods (nil: every method).
+func (o *Options) wants(methods []string, method string) bool {
+	return methods == nil || slices.Contains(methods, method)
+}
+
 func (o *Options) mappers(t target) []mapper {
-	want := func(m string) bool {
-		if o.Methods == nil {
-			return true
-		}
-		for _, x := range o.Methods {
-			if x == m {
-				return true
-			}
-		}
-		return false
-	}
+	want := func(m string) bool { return o.wants(o.Methods, m) }
 	var ms []mapper
 	if want(MethodNATPMP) {
 		ms = append(ms, &natpmpMapper{t: t})

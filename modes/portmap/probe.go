@@ -30,6 +30,7 @@ type ProbeOptions struct {
 	Timeout        time.Duration
 	Gateway, Local netip.Addr // override the default route (tests)
 	ServerPort     uint16     // PCP's port; 0: 5351
+	Methods        []string   // subset of Methods to ask; nil: all (the others: "not asked")
 }
 
 // Probe asks the gateway, with every method at once, whether it answers:
@@ -49,10 +50,18 @@ func Probe(ctx context.Context, po ProbeOptions) ProbeResult {
 	defer cancel()
 	r := ProbeResult{Gateway: t.gateway}
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go probeNATPMP(ctx, &wg, t, &r.NATPMP)
-	go probePCP(ctx, &wg, t, &r.PCP)
-	go probeUPnP(ctx, &wg, t, &r.UPnP)
+	for _, m := range []struct {
+		name string
+		out  *Status
+		f    func(context.Context, *sync.WaitGroup, target, *Status)
+	}{{MethodNATPMP, &r.NATPMP, probeNATPMP}, {MethodPCP, &r.PCP, probePCP}, {MethodUPnP, &r.UPnP, probeUPnP}} {
+		if !o.wants(po.Methods, m.name) {
+			*m.out = Status{Err: "not asked"}
+			continue
+		}
+		wg.Add(1)
+		go m.f(ctx, &wg, t, m.out)
+	}
 	wg.Wait()
 	return r
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/huin/goupnp"
 	"github.com/huin/goupnp/dcps/internetgateway2"
 	"github.com/huin/goupnp/soap"
+	"golang.org/x/net/ipv4"
 )
 
 // UPnP IGD v1/v2: SSDP discovery of the gateway's root device, then the
@@ -82,6 +83,9 @@ func ssdpSearch(ctx context.Context, gateway, local netip.Addr) (*url.URL, error
 		return nil, err
 	}
 	defer c.Close()
+	if ifc, err := net.InterfaceByName(ifaceOf(local)); err == nil { // out of the gateway's interface
+		ipv4.NewPacketConn(c).SetMulticastInterface(ifc)
+	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	dst := net.UDPAddrFromAddrPort(ssdpAddr)
