@@ -442,6 +442,7 @@ func labDenied(t *testing.T, l *pmLab, port int) {
 			t.Errorf("warning %q does not say %q", m[1], want)
 		}
 	}
+	t.Logf("warning: %s", m[0])
 	if strings.Contains(srv.errText(), "reachable from the internet") {
 		t.Errorf("a mapping was announced:\n%s", srv.errText())
 	}
@@ -476,6 +477,7 @@ func labResolve(t *testing.T, l *pmLab, daemon bool) {
 	if st := p.wait(t, 10*time.Second); st != 0 {
 		t.Fatalf("resolve exit %d: %s", st, p.errText())
 	}
+	t.Logf("resolve --json portmap section:\n%s", p.outText()[strings.Index(p.outText(), "\"portmap\""):])
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(p.outText()), &raw); err != nil {
 		t.Fatalf("resolve --json: %v\n%s", err, p.outText())
