@@ -202,8 +202,15 @@ type proc struct {
 
 func (l *pmLab) start(ns string, stdin []byte, args ...string) *proc {
 	l.t.Helper()
+	return l.startBin(ns, l.bin, stdin, args...)
+}
+
+// startBin starts bin in namespace ns; it is killed by its PID at the end
+// of the test if still running.
+func (l *pmLab) startBin(ns, bin string, stdin []byte, args ...string) *proc {
+	l.t.Helper()
 	p := &proc{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer), done: make(chan error, 1)}
-	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, l.bin}, args...)...)
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
 	p.cmd.Stdin = bytes.NewReader(stdin)
 	if stdin == nil {
 		p.cmd.Stdin = nil
@@ -299,6 +306,7 @@ func TestPortmapLab(t *testing.T) {
 	t.Run("signals", func(t *testing.T) { labSignals(t, l) })
 	t.Run("renewal", func(t *testing.T) { labRenewal(t, l) })
 	t.Run("resolve", func(t *testing.T) { labResolve(t, l, true) })
+	t.Run("double_nat", func(t *testing.T) { labDoubleNAT(t, l) })
 	l.startDaemon(labDaemon{natpmp: true})
 	t.Run("natpmp_pcp_only", func(t *testing.T) { labOneMethod(t, l, "(NAT-PMP|PCP)") })
 	l.startDaemon(labDaemon{upnp: true})
@@ -318,8 +326,10 @@ func TestPortmapLab(t *testing.T) {
 func labTCP(t *testing.T, l *pmLab) {
 	up, down := randBytes(256<<10, 1), randBytes(256<<10, 2)
 	mapFile, addrFile := filepath.Join(t.TempDir(), "map"), filepath.Join(t.TempDir(), "addr")
+	start := time.Now()
 	srv := l.start(l.lan, down, "-l", "--map-port", "--map-file", mapFile, "--addr-file", addrFile, "0")
 	m := srv.waitStderr(t, reachableRE, 5*time.Second)
+	t.Logf("mapping granted by %s %s after start", m[3], time.Since(start).Round(time.Millisecond))
 	ext, port := m[1], m[2]
 	if ext != labExtRouter || m[4] != "1h" {
 		t.Fatalf("mapping %s:%s lease %s, want %s and 1h", ext, port, m[4], labExtRouter)
@@ -473,11 +483,23 @@ func labNoDaemon(t *testing.T, l *pmLab) {
 // labResolve: `sockcat resolve --json` in the LAN host shows the gateway
 // and what each method answered.
 func labResolve(t *testing.T, l *pmLab, daemon bool) {
-	p := l.start(l.lan, nil, "resolve", "--json", "--no-public")
+	txt := l.start(l.lan, nil, "resolve", "--no-public", "--timeout", "1s")
+	txt.wait(t, 10*time.Second)
+	wantTxt := []string{"\nPORT MAPPING  (gateway " + labGateway + ")\n", "\n  METHOD   ANSWER  EXTERNAL    NOTE\n",
+		"\n  NAT-PMP  yes     11.22.33.1\n", "\n  PCP      yes     -\n", "\n  UPnP     yes     11.22.33.1\n",
+		"your router offers NAT-PMP, PCP and UPnP: sockcat -l --map-port 9090 opens port 9090 to the internet"}
+	if !daemon {
+		wantTxt = []string{"\n  UPnP     no      -         no answer to SSDP search\n"}
+	}
+	for _, w := range wantTxt {
+		if !strings.Contains(txt.outText(), w) {
+			t.Errorf("resolve table lacks %q:\n%s", w, txt.outText())
+		}
+	}
+	p := l.start(l.lan, nil, "resolve", "--json", "--no-public", "--timeout", "1s")
 	if st := p.wait(t, 10*time.Second); st != 0 {
 		t.Fatalf("resolve exit %d: %s", st, p.errText())
 	}
-	t.Logf("resolve --json portmap section:\n%s", p.outText()[strings.Index(p.outText(), "\"portmap\""):])
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(p.outText()), &raw); err != nil {
 		t.Fatalf("resolve --json: %v\n%s", err, p.outText())
@@ -515,4 +537,35 @@ func labResolve(t *testing.T, l *pmLab, daemon bool) {
 			t.Errorf("portmap.%s.error = %v with daemon=%v", name, st["error"], daemon)
 		}
 	}
+}
+
+// labDoubleNAT: a STUN server (coturn) on the public side. First it sees
+// the router's address: no warning. Then the public namespace rewrites the
+// source of what reaches the STUN port, as a provider's NAT in front of the
+// router would: the warning names both addresses.
+func labDoubleNAT(t *testing.T, l *pmLab) {
+	if _, err := exec.LookPath("turnserver"); err != nil {
+		t.Skip("turnserver missing: scripts/test.sh installs coturn")
+	}
+	stun := labExtPublic + ":3478"
+	ts := l.startBin(l.pub, "turnserver", nil, "-n", "--stun-only", "-L", labExtPublic, "-p", "3478", "--no-cli", "--no-tls", "--no-dtls",
+		"--log-file", "stdout", "--simple-log", "--pidfile", filepath.Join(t.TempDir(), "turnserver.pid"))
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(l.in(l.pub, "ss", "-lun"), stun); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("turnserver not listening:\n%s", ts.outText())
+		}
+	}
+	srv := l.start(l.lan, nil, "-l", "-k", "-v", "--map-port", "--stun", stun, "7350")
+	srv.waitStderr(t, `double-NAT check: STUN sees this host as `+regexp.QuoteMeta(labExtRouter)+`\n`, 8*time.Second)
+	if strings.Contains(srv.errText(), "double NAT") {
+		t.Errorf("double NAT reported while STUN agrees:\n%s", srv.errText())
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.wait(t, 5*time.Second)
+
+	l.in(l.pub, "iptables", "-t", "nat", "-A", "INPUT", "-p", "udp", "--dport", "3478", "-s", labExtRouter, "-j", "SNAT", "--to-source", "11.22.33.9")
+	srv = l.start(l.lan, nil, "-l", "-k", "--map-port", "--stun", stun, "7351")
+	srv.waitStderr(t, `sockcat: warning: double NAT: the router's external address 11\.22\.33\.1 is not this host's public address 11\.22\.33\.9, so the mapping does not make this host reachable from the internet\n`, 8*time.Second)
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.wait(t, 5*time.Second)
 }

@@ -92,6 +92,9 @@ func (w *mapWorker) run(ctx context.Context) {
 		Proto: proto, Port: w.bound.Port(), Bound: w.bound.Addr().Unmap(), Lease: mo.Lease,
 		Gateway: mo.Gateway, ServerPort: mo.ServerPort,
 		OnRenewError: func(err error) { warnf(w.stdio, "%v", err) },
+		OnRenew: func(d time.Duration) {
+			logf(w.cfg, w.stdio, "renewed the port mapping (lease %s)", formatLease(d))
+		},
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -127,7 +130,12 @@ func (w *mapWorker) checkDoubleNAT(ctx context.Context, ext netip.Addr) {
 	ctx, cancel := context.WithTimeout(ctx, portmap.DefaultTimeout)
 	defer cancel()
 	r := publicip.Discover(ctx, publicip.Config{STUN: w.cfg.MapPort.STUN}, false)
-	if why := portmap.DoubleNAT(ext, r.Address); why != "" && ctx.Err() == nil {
+	if !r.Address.IsValid() {
+		logf(w.cfg, w.stdio, "double-NAT check: STUN found no public address (%s)", r.Status)
+		return
+	}
+	logf(w.cfg, w.stdio, "double-NAT check: STUN sees this host as %s", r.Address)
+	if why := portmap.DoubleNAT(ext, r.Address); why != "" {
 		warnf(w.stdio, "double NAT: %s, so the mapping does not make this host reachable from the internet", why)
 	}
 }
