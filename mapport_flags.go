@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sockcat/sockcat/ioutil"
 	"github.com/sockcat/sockcat/modes"
+	"github.com/sockcat/sockcat/modes/portmap"
 	"github.com/sockcat/sockcat/modes/resolve"
 	"github.com/urfave/cli/v2"
 )
@@ -49,5 +51,26 @@ func mapPortConfig(c *cli.Context, getenv func(string) string, errs []error) (mo
 		return o, append(errs, fmt.Errorf("--stun: %w", err))
 	}
 	o.STUN = stun
+	if o.Methods, err = mapMethods(getenv("SOCKCAT_MAP_METHODS")); err != nil {
+		return o, append(errs, err)
+	}
 	return o, errs
+}
+
+// mapMethods reads SOCKCAT_MAP_METHODS: a comma list of natpmp, pcp, upnp
+// to try instead of all three ("" = all).
+func mapMethods(env string) ([]string, error) {
+	if strings.TrimSpace(env) == "" {
+		return nil, nil
+	}
+	names := map[string]string{"natpmp": portmap.MethodNATPMP, "nat-pmp": portmap.MethodNATPMP, "pcp": portmap.MethodPCP, "upnp": portmap.MethodUPnP}
+	var out []string
+	for _, f := range strings.Split(env, ",") {
+		m, ok := names[strings.ToLower(strings.TrimSpace(f))]
+		if !ok {
+			return nil, fmt.Errorf("SOCKCAT_MAP_METHODS: unknown method %q (want a comma list of natpmp, pcp, upnp)", strings.TrimSpace(f))
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

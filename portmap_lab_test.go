@@ -202,12 +202,18 @@ type proc struct {
 
 func (l *pmLab) start(ns string, stdin []byte, args ...string) *proc {
 	l.t.Helper()
-	return l.startBin(ns, l.bin, stdin, args...)
+	return l.startBin(ns, l.bin, stdin, nil, args...)
+}
+
+// startEnv is start with extra environment variables.
+func (l *pmLab) startEnv(ns string, stdin []byte, env []string, args ...string) *proc {
+	l.t.Helper()
+	return l.startBin(ns, l.bin, stdin, env, args...)
 }
 
 // startBin starts bin in namespace ns; it is killed by its PID at the end
 // of the test if still running.
-func (l *pmLab) startBin(ns, bin string, stdin []byte, args ...string) *proc {
+func (l *pmLab) startBin(ns, bin string, stdin []byte, env []string, args ...string) *proc {
 	l.t.Helper()
 	p := &proc{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer), done: make(chan error, 1)}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
@@ -216,17 +222,20 @@ func (l *pmLab) startBin(ns, bin string, stdin []byte, args ...string) *proc {
 		p.cmd.Stdin = nil
 	}
 	p.cmd.Stdout, p.cmd.Stderr = &lockedBuf{b: p.stdout}, &lockedBuf{b: p.stderr}
-	p.cmd.Env = append(os.Environ(), "SOCKCAT_NO_EXTERNAL=1")
+	p.cmd.Env = append(append(os.Environ(), "SOCKCAT_NO_EXTERNAL=1"), env...)
 	if err := p.cmd.Start(); err != nil {
 		l.t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }() // waited for in wait or at cleanup
+	go waitProc(p) // its result is read in wait or at cleanup
 	l.t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.done
 	})
 	return p
 }
+
+// waitProc reaps the process and hands over its exit.
+func waitProc(p *proc) { p.done <- p.cmd.Wait() }
 
 // wait waits for the process to exit and returns its exit status.
 func (p *proc) wait(t *testing.T, timeout time.Duration) int {
@@ -308,9 +317,11 @@ func TestPortmapLab(t *testing.T) {
 	t.Run("resolve", func(t *testing.T) { labResolve(t, l, true) })
 	t.Run("double_nat", func(t *testing.T) { labDoubleNAT(t, l) })
 	l.startDaemon(labDaemon{natpmp: true})
-	t.Run("natpmp_pcp_only", func(t *testing.T) { labOneMethod(t, l, "(NAT-PMP|PCP)") })
+	t.Run("natpmp_pcp_only", func(t *testing.T) { labOneMethod(t, l, "(NAT-PMP|PCP)", "") })
+	t.Run("natpmp_forced", func(t *testing.T) { labOneMethod(t, l, "NAT-PMP", "natpmp") })
+	t.Run("pcp_forced", func(t *testing.T) { labOneMethod(t, l, "PCP", "pcp") })
 	l.startDaemon(labDaemon{upnp: true})
-	t.Run("upnp_only", func(t *testing.T) { labOneMethod(t, l, "UPnP") })
+	t.Run("upnp_only", func(t *testing.T) { labOneMethod(t, l, "UPnP", "") })
 	l.startDaemon(labDaemon{natpmp: true, upnp: true, deny: 7400})
 	t.Run("denied", func(t *testing.T) { labDenied(t, l, 7400) })
 	l.stopDaemon()
@@ -424,16 +435,22 @@ func labRenewal(t *testing.T, l *pmLab) {
 }
 
 // labOneMethod: the daemon offers only some methods; the mapping comes
-// from one of them and carries data.
-func labOneMethod(t *testing.T, l *pmLab, method string) {
-	srv := l.start(l.lan, []byte("from lan\n"), "-l", "--map-port", "7330")
+// from one of them, outlives its 2s lease by renewals, and carries data.
+// With methods set, SOCKCAT_MAP_METHODS limits what sockcat tries.
+func labOneMethod(t *testing.T, l *pmLab, method, methods string) {
+	srv := l.startEnv(l.lan, []byte("from lan\n"), []string{"SOCKCAT_MAP_METHODS=" + methods}, "-l", "-v", "--map-port", "--map-lease", "2s", "7330")
 	m := srv.waitStderr(t, strings.Replace(reachableRE, "(NAT-PMP|PCP|UPnP)", method, 1), 5*time.Second)
 	if !l.hasRule("tcp", m[2]) {
 		t.Fatalf("no rule for tcp %s:\n%s", m[2], l.natRules())
 	}
+	time.Sleep(2500 * time.Millisecond)
+	if n := strings.Count(srv.errText(), "renewed the port mapping (lease 2s)"); n < 2 || !l.hasRule("tcp", m[2]) {
+		t.Errorf("%d renewals in 2.5s; rule present: %v\n%s", n, l.hasRule("tcp", m[2]), srv.errText())
+	}
 	cli := l.start(l.pub, []byte("from pub\n"), m[1], m[2])
 	cli.wait(t, 10*time.Second)
 	srv.wait(t, 10*time.Second)
+	t.Logf("%s", m[0])
 	if srv.outText() != "from pub\n" || cli.outText() != "from lan\n" {
 		t.Errorf("listener got %q, client got %q", srv.outText(), cli.outText())
 	}
@@ -548,7 +565,7 @@ func labDoubleNAT(t *testing.T, l *pmLab) {
 		t.Skip("turnserver missing: scripts/test.sh installs coturn")
 	}
 	stun := labExtPublic + ":3478"
-	ts := l.startBin(l.pub, "turnserver", nil, "-n", "--stun-only", "-L", labExtPublic, "-p", "3478", "--no-cli", "--no-tls", "--no-dtls",
+	ts := l.startBin(l.pub, "turnserver", nil, nil, "-n", "--stun-only", "-L", labExtPublic, "-p", "3478", "--no-cli", "--no-tls", "--no-dtls",
 		"--log-file", "stdout", "--simple-log", "--pidfile", filepath.Join(t.TempDir(), "turnserver.pid"))
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(l.in(l.pub, "ss", "-lun"), stun); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

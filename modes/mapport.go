@@ -23,6 +23,9 @@ type MapPortOptions struct {
 	// public address for the double-NAT check; empty: only the router's
 	// own external address is judged.
 	STUN []string
+	// Methods limits the methods tried (SOCKCAT_MAP_METHODS), among
+	// portmap.Methods; nil: all.
+	Methods []string
 	// Hooks for tests: where to find the router; zero values mean the
 	// default gateway and port 5351.
 	Gateway    netip.Addr
@@ -90,7 +93,7 @@ func (w *mapWorker) run(ctx context.Context) {
 	mo := w.cfg.MapPort
 	m, err := portmap.Map(ctx, portmap.Options{
 		Proto: proto, Port: w.bound.Port(), Bound: w.bound.Addr().Unmap(), Lease: mo.Lease,
-		Gateway: mo.Gateway, ServerPort: mo.ServerPort,
+		Gateway: mo.Gateway, ServerPort: mo.ServerPort, Methods: mo.Methods,
 		OnRenewError: func(err error) { warnf(w.stdio, "%v", err) },
 		OnRenew: func(d time.Duration) {
 			logf(w.cfg, w.stdio, "renewed the port mapping (lease %s)", formatLease(d))

@@ -32,7 +32,7 @@ func udpExchange(ctx context.Context, server netip.AddrPort, req []byte, accept 
 		if _, err := c.Write(req); err != nil {
 			return nil, noAnswer(ctx, err)
 		}
-		c.SetReadDeadline(time.Now().Add(rto))
+		c.SetReadDeadline(nextDeadline(ctx, rto))
 		for {
 			n, err := c.Read(buf)
 			if err != nil {
@@ -46,6 +46,19 @@ func udpExchange(ctx context.Context, server netip.AddrPort, req []byte, accept 
 			}
 		}
 	}
+}
+
+// nextDeadline is now+rto, or ctx's deadline if sooner, or now if ctx is
+// done (so that a deadline set after ctx's AfterFunc cannot outlive it).
+func nextDeadline(ctx context.Context, rto time.Duration) time.Time {
+	dl := time.Now().Add(rto)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
+	if ctx.Err() != nil {
+		dl = time.Now()
+	}
+	return dl
 }
 
 // noAnswer words the error of a request that got no reply.

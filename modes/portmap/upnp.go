@@ -96,7 +96,7 @@ func ssdpSearch(ctx context.Context, gateway, local netip.Addr) (*url.URL, error
 				return nil, noAnswer(ctx, err)
 			}
 		}
-		c.SetReadDeadline(time.Now().Add(rto))
+		c.SetReadDeadline(nextDeadline(ctx, rto))
 		for {
 			n, from, err := c.ReadFromUDPAddrPort(buf)
 			if err != nil {
