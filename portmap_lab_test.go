@@ -313,6 +313,7 @@ func TestPortmapLab(t *testing.T) {
 	t.Run("tcp", func(t *testing.T) { labTCP(t, l) })
 	t.Run("udp", func(t *testing.T) { labUDP(t, l) })
 	t.Run("signals", func(t *testing.T) { labSignals(t, l) })
+	t.Run("error_exit", func(t *testing.T) { labErrorExit(t, l) })
 	t.Run("renewal", func(t *testing.T) { labRenewal(t, l) })
 	t.Run("resolve", func(t *testing.T) { labResolve(t, l, true) })
 	t.Run("double_nat", func(t *testing.T) { labDoubleNAT(t, l) })
@@ -412,6 +413,24 @@ func labSignals(t *testing.T, l *pmLab) {
 		if l.hasRule("tcp", m[2]) {
 			t.Errorf("%v: the rule for tcp %s is still there:\n%s", sig, m[2], l.natRules())
 		}
+	}
+}
+
+// labErrorExit: the session ends in an error (the -c program fails, exit
+// 1): the rule is deleted all the same.
+func labErrorExit(t *testing.T, l *pmLab) {
+	srv := l.start(l.lan, nil, "-l", "--map-port", "-c", "exit 3", "7315")
+	m := srv.waitStderr(t, reachableRE, 5*time.Second)
+	if !l.hasRule("tcp", m[2]) {
+		t.Fatalf("no rule for tcp %s:\n%s", m[2], l.natRules())
+	}
+	cli := l.start(l.pub, nil, m[1], m[2])
+	cli.wait(t, 10*time.Second)
+	if st := srv.wait(t, 10*time.Second); st != 1 {
+		t.Errorf("exit %d, want 1; stderr:\n%s", st, srv.errText())
+	}
+	if l.hasRule("tcp", m[2]) {
+		t.Errorf("the rule for tcp %s is still there after the error:\n%s", m[2], l.natRules())
 	}
 }
 

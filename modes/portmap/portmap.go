@@ -184,7 +184,40 @@ func Map(ctx context.Context, o Options) (*Mapping, error) {
 	}
 	cancel()
 	asks.Wait()
+	if ctx.Err() != nil {
+		withdraw(ms)
+	}
 	return nil, &Failure{Gateway: t.gateway, Answers: answers}
+}
+
+// withdraw deletes, through every method, what the router may have granted
+// to requests whose answers were not awaited (Map was cancelled, e.g. by
+// SIGINT, mid-request). Errors are expected: usually nothing was granted.
+func withdraw(ms []mapper) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Add(1)
+		go removeGuess(ctx, &wg, m)
+	}
+	wg.Wait()
+}
+
+// removeGuess deletes the mapping m would have got at the listener's own
+// port (UPnP only when its gateway was found).
+func removeGuess(ctx context.Context, wg *sync.WaitGroup, m mapper) {
+	defer wg.Done()
+	switch m := m.(type) {
+	case *upnpMapper:
+		if m.gw != nil {
+			m.remove(ctx, grant{port: m.t.port})
+		}
+	case *pcpMapper:
+		m.remove(ctx, grant{port: m.t.port})
+	case *natpmpMapper:
+		m.remove(ctx, grant{})
+	}
 }
 
 func countAnswered(a []Answer) int {
