@@ -325,7 +325,7 @@ func TestPortmapLab(t *testing.T) {
 	t.Run("upnp_only", func(t *testing.T) { labOneMethod(t, l, "UPnP", "") })
 	l.startDaemon(labDaemon{natpmp: true, upnp: true, deny: 7400})
 	t.Run("denied", func(t *testing.T) { labDenied(t, l, 7400) })
-	l.stopDaemon()
+	t.Run("deletion_fails", func(t *testing.T) { labDeletionFails(t, l) })
 	t.Run("no_daemon", func(t *testing.T) { labNoDaemon(t, l) })
 	t.Run("resolve_no_daemon", func(t *testing.T) { labResolve(t, l, false) })
 	if t.Failed() {
@@ -494,6 +494,23 @@ func labDenied(t *testing.T, l *pmLab, port int) {
 	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	srv.wait(t, 5*time.Second)
+}
+
+// labDeletionFails: the daemon goes away while sockcat runs; at the end
+// the deletion fails and says so in one warning line. (Stops the daemon.)
+func labDeletionFails(t *testing.T, l *pmLab) {
+	srv := l.start(l.lan, nil, "-l", "-k", "--map-port", "7370")
+	m := srv.waitStderr(t, reachableRE, 5*time.Second)
+	l.stopDaemon()
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if st := srv.wait(t, 8*time.Second); st != 130 {
+		t.Errorf("exit %d, want 130", st)
+	}
+	want := regexp.MustCompile(`(?m)^sockcat: warning: deleting the ` + m[3] + ` mapping ` + regexp.QuoteMeta(m[1]+":"+m[2]) + `: .+\n`)
+	t.Logf("%s", srv.errText())
+	if !want.MatchString(srv.errText()) || strings.Count(srv.errText(), "warning") != 1 {
+		t.Errorf("stderr does not have one deletion warning:\n%s", srv.errText())
+	}
 }
 
 // labNoDaemon: nothing answers: the warning within about 3s, no map file,

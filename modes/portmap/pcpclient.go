@@ -36,7 +36,7 @@ func udpExchange(ctx context.Context, server netip.AddrPort, req []byte, accept 
 		for {
 			n, err := c.Read(buf)
 			if err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() && ctx.Err() == nil {
+				if isTimeout(err) && ctx.Err() == nil {
 					break // retransmit
 				}
 				return nil, noAnswer(ctx, err)
@@ -66,10 +66,15 @@ func noAnswer(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return errors.New("no server (port unreachable)")
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || isTimeout(err):
 		return errors.New("no answer")
 	}
 	return err
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
 
 // pcpClient talks PCP to one server.

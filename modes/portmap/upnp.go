@@ -93,17 +93,20 @@ func ssdpSearch(ctx context.Context, gateway, local netip.Addr) (*url.URL, error
 	for rto := 300 * time.Millisecond; ; rto *= 2 {
 		for _, st := range igdSearchTargets {
 			if _, err := c.WriteToUDP(ssdpRequest(st), dst); err != nil {
-				return nil, noAnswer(ctx, err)
+				if ctx.Err() != nil || isTimeout(err) {
+					return nil, errNoSSDP
+				}
+				return nil, fmt.Errorf("SSDP search: %w", err)
 			}
 		}
 		c.SetReadDeadline(nextDeadline(ctx, rto))
 		for {
 			n, from, err := c.ReadFromUDPAddrPort(buf)
 			if err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() && ctx.Err() == nil {
+				if isTimeout(err) && ctx.Err() == nil {
 					break
 				}
-				return nil, errors.New("no answer to SSDP search")
+				return nil, errNoSSDP
 			}
 			if from.Addr().Unmap() != gateway {
 				continue
@@ -114,6 +117,8 @@ func ssdpSearch(ctx context.Context, gateway, local netip.Addr) (*url.URL, error
 		}
 	}
 }
+
+var errNoSSDP = errors.New("no answer to SSDP search")
 
 func ssdpRequest(st string) []byte {
 	return []byte("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n" +
