@@ -50,10 +50,13 @@ func newPMLab(t *testing.T) *pmLab {
 	if os.Geteuid() != 0 {
 		t.Skip("the --map-port lab needs root (network namespaces): scripts/test.sh runs it as root")
 	}
-	for _, tool := range []string{"ip", "iptables-legacy", "miniupnpd", "unshare", "mount"} {
+	for _, tool := range []string{"ip", "ss", "iptables", "iptables-legacy", "miniupnpd", "unshare", "mount"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s missing: scripts/test.sh installs it (miniupnpd-iptables, iptables, iproute2)", tool)
+			t.Skipf("%s missing: scripts/test.sh installs it (miniupnpd-iptables, iptables, iproute2, util-linux)", tool)
 		}
+	}
+	if v, _ := exec.Command("miniupnpd", "--version").CombinedOutput(); !bytes.Contains(v, []byte("iptables")) {
+		t.Skipf("the lab drives miniupnpd's iptables backend; this one says %q (install miniupnpd-iptables)", bytes.TrimSpace(v))
 	}
 	bin, err := exec.LookPath("sockcat")
 	if err != nil {
