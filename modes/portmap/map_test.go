@@ -217,3 +217,22 @@ func TestProbe(t *testing.T) {
 		}
 	}
 }
+
+// TestMapExitWhileAsking: sockcat exits while NAT-PMP has not answered;
+// what NAT-PMP may still grant is withdrawn.
+func TestMapExitWhileAsking(t *testing.T) {
+	s := fakeGateway(t)
+	s.SilenceNATPMP()
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opts(s, portmap.MethodPCP, portmap.MethodNATPMP)
+	o.Timeout = 500 * time.Millisecond
+	m, err := portmap.Map(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	m.Close()
+	if pm, pd, nm, nd := mapRequests(s); pm != 1 || pd != 1 || nm == 0 || nd == 0 {
+		t.Errorf("PCP %d/%d NAT-PMP %d/%d maps/deletes, want 1/1 and some/some (retransmitted)", pm, pd, nm, nd)
+	}
+}

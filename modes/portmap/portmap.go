@@ -176,7 +176,7 @@ func Map(ctx context.Context, o Options) (*Mapping, error) {
 			mp := newMapping(ms[r.i], t.gateway, r.g, lease, o.OnRenewError)
 			mp.onRenew = o.OnRenew
 			mp.wg.Add(2)
-			go mp.reapLate(&asks, cancel, ms, results, len(ms)-1-countAnswered(answers))
+			go mp.reapLate(ctx, &asks, cancel, ms, results, len(ms)-1-countAnswered(answers))
 			go mp.renew()
 			return mp, nil
 		}
@@ -245,17 +245,25 @@ func newMapping(m mapper, gw netip.Addr, g grant, lease time.Duration, onErr fun
 // reapLate waits for the methods still asking after the first grant and
 // keeps what they were granted: the router may hold one entry per method,
 // and Close deletes them all. The others are not cancelled at the first
-// grant, so that no request is granted after its client gave up.
-func (mp *Mapping) reapLate(asks *sync.WaitGroup, cancel context.CancelFunc, ms []mapper, results <-chan result, pending int) {
+// grant, so that no request is granted after its client gave up; when ctx
+// ends first (sockcat is exiting), the unanswered ones are withdrawn.
+func (mp *Mapping) reapLate(ctx context.Context, asks *sync.WaitGroup, cancel context.CancelFunc, ms []mapper, results <-chan result, pending int) {
 	defer mp.wg.Done()
 	asks.Wait()
 	cancel()
+	var failed []mapper
 	for range pending {
-		if r := <-results; r.err == nil {
-			mp.mu.Lock()
-			mp.extra = append(mp.extra, late{ms[r.i], r.g})
-			mp.mu.Unlock()
+		r := <-results
+		if r.err != nil {
+			failed = append(failed, ms[r.i])
+			continue
 		}
+		mp.mu.Lock()
+		mp.extra = append(mp.extra, late{ms[r.i], r.g})
+		mp.mu.Unlock()
+	}
+	if ctx.Err() != nil && len(failed) > 0 {
+		withdraw(failed)
 	}
 }
 

@@ -32,6 +32,7 @@ type Server struct {
 	portShift    uint16 // grant internal port + portShift
 	maxLifetime  uint32 // cap the lifetime granted (0: no cap)
 	silent       bool   // answer nothing
+	silentNATPMP bool   // answer no NAT-PMP mapping request
 	conn         *net.UDPConn
 	done         chan struct{}
 }
@@ -65,6 +66,14 @@ func (s *Server) Set(noPCP, silent bool, portShift uint16, maxLifetime uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.noPCP, s.silent, s.portShift, s.maxLifetime = noPCP, silent, portShift, maxLifetime
+}
+
+// SilenceNATPMP makes the server ignore NAT-PMP mapping requests (a
+// deletion, lifetime 0, included) while still answering PCP.
+func (s *Server) SilenceNATPMP() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.silentNATPMP = true
 }
 
 // Requests returns a copy of the requests so far.
@@ -111,7 +120,7 @@ func (s *Server) handle(b []byte) []byte {
 		return nil
 	}
 	s.requests = append(s.requests, Request{NATPMP: m})
-	if s.silent {
+	if s.silent || (s.silentNATPMP && m.Opcode != portmap.NATPMPOpExternal) {
 		return nil
 	}
 	return s.natpmpReply(m)
