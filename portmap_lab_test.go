@@ -329,6 +329,7 @@ func TestPortmapLab(t *testing.T) {
 	l.startDaemon(labDaemon{natpmp: true, upnp: true, deny: 7400})
 	t.Run("denied", func(t *testing.T) { labDenied(t, l, 7400) })
 	t.Run("deletion_fails", func(t *testing.T) { labDeletionFails(t, l) })
+	l.stopDaemon() // (already stopped by deletion_fails unless it was filtered out)
 	t.Run("no_daemon", func(t *testing.T) { labNoDaemon(t, l) })
 	t.Run("resolve_no_daemon", func(t *testing.T) { labResolve(t, l, false) })
 	if t.Failed() {
@@ -539,7 +540,7 @@ func labNoDaemon(t *testing.T, l *pmLab) {
 // labResolve: `sockcat resolve --json` in the LAN host shows the gateway
 // and what each method answered.
 func labResolve(t *testing.T, l *pmLab, daemon bool) {
-	txt := l.start(l.lan, nil, "resolve", "--no-public", "--timeout", "1s")
+	txt := l.start(l.lan, nil, "resolve", "--timeout", "1s")
 	txt.wait(t, 10*time.Second)
 	wantTxt := []string{"\nPORT MAPPING  (gateway " + labGateway + ")\n", "\n  METHOD   ANSWER  EXTERNAL    NOTE\n",
 		"\n  NAT-PMP  yes     11.22.33.1\n", "\n  PCP      yes     -\n", "\n  UPnP     yes     11.22.33.1\n",
@@ -552,7 +553,7 @@ func labResolve(t *testing.T, l *pmLab, daemon bool) {
 			t.Errorf("resolve table lacks %q:\n%s", w, txt.outText())
 		}
 	}
-	p := l.start(l.lan, nil, "resolve", "--json", "--no-public", "--timeout", "1s")
+	p := l.start(l.lan, nil, "resolve", "--json", "--timeout", "1s")
 	if st := p.wait(t, 10*time.Second); st != 0 {
 		t.Fatalf("resolve exit %d: %s", st, p.errText())
 	}

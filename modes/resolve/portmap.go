@@ -14,10 +14,12 @@ import (
 // answers NAT-PMP, PCP and UPnP. It asks no mapping. SOCKCAT_NO_EXTERNAL
 // does not skip it (the gateway is on the local network); --no-portmap does.
 
-// wantPortmap reports whether the section is gathered: with the local or
-// public section, unless --no-portmap.
+// wantPortmap reports whether the section is gathered: with the public
+// section (reachability from the internet is its question), so not with
+// --local alone, --no-public (nothing leaves the host), --short or names
+// only; and not with --no-portmap.
 func wantPortmap(cfg *Config, r *Report) bool {
-	return !cfg.NoPortmap && !cfg.Short && (r.ShowLocal || r.ShowPublic)
+	return !cfg.NoPortmap && !cfg.Short && r.ShowPublic
 }
 
 // gatherPortmap probes the gateway under the resolve deadline.
