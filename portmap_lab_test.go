@@ -377,11 +377,11 @@ func labTCP(t *testing.T, l *pmLab) {
 	}
 }
 
-// labUDP: a UDP listener with a fixed port, datagrams from the public side,
-// then SIGTERM; the rule is gone.
+// labUDP: a UDP listener bound to the LAN address with a fixed port,
+// datagrams from the public side, then SIGTERM; the rule is gone.
 func labUDP(t *testing.T, l *pmLab) {
 	payload := randBytes(8<<10, 3)
-	srv := l.start(l.lan, nil, "-l", "-u", "-k", "--map-port", "7300")
+	srv := l.start(l.lan, nil, "-l", "-u", "-k", "--map-port", labLANHost, "7300") // bound to the LAN address
 	m := srv.waitStderr(t, reachableRE, 5*time.Second)
 	if !l.hasRule("udp", m[2]) {
 		t.Fatalf("router has no DNAT rule for udp %s:\n%s", m[2], l.natRules())
