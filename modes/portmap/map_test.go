@@ -236,3 +236,43 @@ func TestMapExitWhileAsking(t *testing.T) {
 		t.Errorf("PCP %d/%d NAT-PMP %d/%d maps/deletes, want 1/1 and some/some (retransmitted)", pm, pd, nm, nd)
 	}
 }
+
+// TestMapLateOtherPort: when the other method is granted another external
+// port, that entry is deleted at once, not kept open unused, unless it is
+// NAT-PMP's (its deletion names the internal port the kept one shares):
+// that one goes at Close, after the kept mapping.
+func TestMapLateOtherPort(t *testing.T) {
+	for range 3 { // either method may win
+		s := fakeGateway(t)
+		s.ShiftNATPMP(1) // PCP grants 7000, NAT-PMP 7001
+		m, err := portmap.Map(context.Background(), opts(s, portmap.MethodPCP, portmap.MethodNATPMP))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Method == portmap.MethodNATPMP {
+			deadline := time.Now().Add(2 * time.Second)
+			for _, pd, _, _ := mapRequests(s); pd == 0; _, pd, _, _ = mapRequests(s) {
+				if time.Now().After(deadline) {
+					t.Fatal("PCP's other entry was not deleted before Close")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		m.Close()
+		if _, pd, _, nd := mapRequests(s); pd != 1 || nd != 1 {
+			t.Errorf("%s kept: PCP %d, NAT-PMP %d deletions, want 1 each", m.Method, pd, nd)
+		}
+		var order []string
+		for _, r := range s.Requests() {
+			if r.PCP != nil && r.PCP.Lifetime == 0 {
+				order = append(order, "PCP")
+			}
+			if r.NATPMP != nil && r.NATPMP.Opcode != portmap.NATPMPOpExternal && r.NATPMP.Lifetime == 0 {
+				order = append(order, "NAT-PMP")
+			}
+		}
+		if len(order) == 2 && order[1] != portmap.MethodNATPMP {
+			t.Errorf("deletions in the order %v: NAT-PMP's must come last", order)
+		}
+	}
+}

@@ -242,9 +242,10 @@ func newMapping(m mapper, gw netip.Addr, g grant, lease time.Duration, onErr fun
 		m: m, g: g, lease: lease, onErr: onErr, stop: make(chan struct{})}
 }
 
-// reapLate waits for the methods still asking after the first grant and
-// keeps what they were granted: the router may hold one entry per method,
-// and Close deletes them all. The others are not cancelled at the first
+// reapLate waits for the methods still asking after the first grant. A
+// late grant of another external port is deleted at once; one of the same
+// port is kept (the router may hold one entry per method for it) and
+// deleted by Close, after the kept mapping. The others are not cancelled at the first
 // grant, so that no request is granted after its client gave up; when ctx
 // ends first (sockcat is exiting), the unanswered ones are withdrawn.
 func (mp *Mapping) reapLate(ctx context.Context, asks *sync.WaitGroup, cancel context.CancelFunc, ms []mapper, results <-chan result, pending int) {
@@ -256,6 +257,15 @@ func (mp *Mapping) reapLate(ctx context.Context, asks *sync.WaitGroup, cancel co
 		r := <-results
 		if r.err != nil {
 			failed = append(failed, ms[r.i])
+			continue
+		}
+		// Another entry, of no use: delete it now. Not a NAT-PMP one: its
+		// deletion names only the internal port (RFC 6886 §3.4), which the
+		// kept mapping shares; Close deletes it after the kept one.
+		if _, natpmp := ms[r.i].(*natpmpMapper); r.g.port != mp.ExternalPort && !natpmp {
+			dctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+			_ = ms[r.i].remove(dctx, r.g)
+			cancel()
 			continue
 		}
 		mp.mu.Lock()

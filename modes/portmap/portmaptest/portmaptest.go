@@ -32,6 +32,7 @@ type Server struct {
 	portShift    uint16 // grant internal port + portShift
 	maxLifetime  uint32 // cap the lifetime granted (0: no cap)
 	silent       bool   // answer nothing
+	natpmpShift  uint16 // added to portShift for NAT-PMP grants
 	silentNATPMP bool   // answer no NAT-PMP mapping request
 	conn         *net.UDPConn
 	done         chan struct{}
@@ -66,6 +67,13 @@ func (s *Server) Set(noPCP, silent bool, portShift uint16, maxLifetime uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.noPCP, s.silent, s.portShift, s.maxLifetime = noPCP, silent, portShift, maxLifetime
+}
+
+// ShiftNATPMP makes NAT-PMP grant internal port + portShift + n.
+func (s *Server) ShiftNATPMP(n uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.natpmpShift = n
 }
 
 // SilenceNATPMP makes the server ignore NAT-PMP mapping requests (a
@@ -159,7 +167,7 @@ func (s *Server) natpmpReply(m *portmap.NATPMPMessage) []byte {
 		if m.Lifetime == 0 {
 			r.Result = 0
 		}
-		r.InternalPort, r.ExternalPort, r.Lifetime = m.InternalPort, m.InternalPort+s.portShift, s.lifetime(m.Lifetime)
+		r.InternalPort, r.ExternalPort, r.Lifetime = m.InternalPort, m.InternalPort+s.portShift+s.natpmpShift, s.lifetime(m.Lifetime)
 		if m.Lifetime == 0 {
 			r.ExternalPort = 0
 		}
