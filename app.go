@@ -67,7 +67,7 @@ const (
 // accepted.
 func rootFlags() []cli.Flag {
 	var all []cli.Flag
-	for _, group := range [][]cli.Flag{modeFlags(), addrFlags(), streamFlags(), listenFlags(), viewFlags(), scanFlags(), tlsFlags(), generalFlags(), p2pFlags()} {
+	for _, group := range [][]cli.Flag{modeFlags(), addrFlags(), streamFlags(), listenFlags(), viewFlags(), scanFlags(), tlsFlags(), generalFlags(), p2pFlags(), mapPortFlags()} {
 		all = append(all, group...)
 	}
 	return all

@@ -55,6 +55,7 @@ func resolveFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "dns-whoami", Usage: "DNS whoami source `KIND@SERVER`, KIND " + strings.Join(publicip.WhoamiKinds, "|") + " (repeatable; none disables)"},
 		&cli.StringSliceFlag{Name: "http-echo", Usage: "HTTPS echo `URL` (repeatable; none disables)"},
 		&cli.StringFlag{Name: "dns-server", Usage: "look names up by asking `HOST:PORT` directly"},
+		&cli.BoolFlag{Name: "no-portmap", Usage: "do not ask the gateway whether it offers NAT-PMP, PCP or UPnP (also SOCKCAT_NO_PORTMAP=1)"},
 	}
 }
 
@@ -79,6 +80,7 @@ func resolveConfig(c *cli.Context, getenv func(string) string) (*resolve.Config,
 		DNSServer:     c.String("dns-server"),
 		NoExternal:    getenv("SOCKCAT_NO_EXTERNAL") == "1",
 		Names:         c.Args().Slice(),
+		NoPortmap:     c.Bool("no-portmap") || getenv("SOCKCAT_NO_PORTMAP") == "1",
 	}
 	if cfg.STUN, err = resolve.ServerList(c.StringSlice("stun"), getenv("SOCKCAT_STUN"), resolve.DefaultSTUN, cfg.NoExternal); err != nil {
 		return nil, fmt.Errorf("bad stun list: %w", err)

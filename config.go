@@ -85,6 +85,7 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 	tlsOptions(r, cfg)
 	ncatTLSOptions(r, cfg)
 	proxyOptions(r, cfg)
+	cfg.MapPort, r.errs = mapPortConfig(c, os.Getenv, r.errs)
 	if len(r.errs) > 0 {
 		return nil, r.errs[0] // one line: the first problem found
 	}

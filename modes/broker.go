@@ -92,6 +92,7 @@ func Broker(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if err := announce(cfg, stdio, ln.Addr()); err != nil {
 		return err
 	}
+	defer mapPort(ctx, cfg, stdio, ln.Addr())() // --map-port: deleted on every way out
 	f, err := newFilter(ctx, cfg)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ func Listen(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if err := announce(cfg, stdio, ln.Addr()); err != nil {
 		return err
 	}
+	defer mapPort(ctx, cfg, stdio, ln.Addr())() // --map-port: deleted on every way out
 	filter, err := newFilter(ctx, cfg)
 	if err != nil {
 		return err

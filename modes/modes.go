@@ -70,7 +70,8 @@ type Config struct {
 	TLS    TLSOptions
 	Proxy  string // -X: socks5://… or http://… ("" = direct)
 
-	P2P P2POptions // --p2p (SPEC §15)
+	P2P     P2POptions     // --p2p (SPEC §15)
+	MapPort MapPortOptions // --map-port (SPEC §14)
 }
 
 // NetOptions are addressing and socket options (SPEC §6).
@@ -202,6 +203,9 @@ func (c *Config) Validate() error {
 		if r.bad {
 			return errors.New(r.msg)
 		}
+	}
+	if err := checkMapPort(c); err != nil {
+		return err
 	}
 	if err := checkViews(c.Views); err != nil {
 		return err

@@ -343,6 +343,7 @@ func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if err := announce(cfg, stdio, c.LocalAddr()); err != nil {
 		return err
 	}
+	defer mapPort(ctx, cfg, stdio, c.LocalAddr())() // --map-port: deleted on every way out
 	f, err := newFilter(ctx, cfg)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ export SOCKCAT_NO_EXTERNAL=1 # resolve never reaches the internet from tests
 install_missing test.sh nc=netcat-openbsd socat=socat ncat=ncat turnserver=coturn \
   openssl=openssl curl=curl python3=python3 tmux=tmux tinyproxy=tinyproxy \
   danted=dante-server iptables=iptables ip=iproute2 strace=strace \
-  mosquitto=mosquitto
+  mosquitto=mosquitto miniupnpd=miniupnpd-iptables unshare=util-linux
 
 # 2. Static checks.
 echo "test.sh: gofmt"

@@ -41,6 +41,7 @@
 package resolve
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockcat/sockcat/modes/portmap"
 	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
@@ -81,6 +83,7 @@ type Config struct {
 	// name lookups off the network unless DNSServer (on loopback) is set.
 	NoExternal bool
 	Names      []string // NAME[:PORT] arguments
+	NoPortmap  bool     // --no-portmap: do not ask the gateway about NAT-PMP, PCP, UPnP
 
 	// Hooks for tests; nil means the real thing.
 	Lister      netinfo.Lister
@@ -88,11 +91,12 @@ type Config struct {
 	RouteProbe  func(v6 bool) (netip.Addr, error)
 	Hostname    func() (string, error)
 	Now         func() time.Time
-	Timing      publicip.Timing     // zero: defaults
-	Lookup      publicip.LookupFunc // server-name lookups; nil: net.DefaultResolver
-	TLS         *tls.Config         // HTTPS echo; nil: system roots
-	HostsFile   string              // empty: /etc/hosts
-	ProcVersion func() string       // contents of /proc/version, to detect WSL
+	Timing      publicip.Timing                           // zero: defaults
+	Lookup      publicip.LookupFunc                       // server-name lookups; nil: net.DefaultResolver
+	TLS         *tls.Config                               // HTTPS echo; nil: system roots
+	HostsFile   string                                    // empty: /etc/hosts
+	ProcVersion func() string                             // contents of /proc/version, to detect WSL
+	Portmap     func(context.Context) portmap.ProbeResult // the gateway probe; nil: portmap.Probe
 }
 
 // ServerList picks the servers of one method: the flag values if any were

@@ -91,7 +91,7 @@ func hints(cfg *Config, r *Report) []string {
 			out = append(out, "WSL2: this system is behind the Windows host's NAT: LAN peers reach it only through a portproxy rule on Windows (netsh interface portproxy)")
 		}
 	}
-	return out
+	return append(out, portmapHints(r)...)
 }
 
 // virtualInterface returns the virtual, non-loopback interface named name,

@@ -56,14 +56,15 @@ func RenderShort(r *Report) []byte {
 // every field is always present.
 type (
 	jsonReport struct {
-		Schema   string      `json:"schema"`
-		Time     string      `json:"time"`
-		Hostname string      `json:"hostname"`
-		Local    *jsonLocal  `json:"local"`
-		Public   *jsonFamily `json:"public"`
-		NAT      *jsonNATs   `json:"nat"`
-		Hints    []string    `json:"hints"`
-		Names    []jsonName  `json:"names"`
+		Schema   string       `json:"schema"`
+		Time     string       `json:"time"`
+		Hostname string       `json:"hostname"`
+		Local    *jsonLocal   `json:"local"`
+		Public   *jsonFamily  `json:"public"`
+		NAT      *jsonNATs    `json:"nat"`
+		Hints    []string     `json:"hints"`
+		Names    []jsonName   `json:"names"`
+		Portmap  *jsonPortmap `json:"portmap"`
 	}
 	jsonLocal struct {
 		Interfaces []jsonInterface `json:"interfaces"`
@@ -196,6 +197,7 @@ func RenderJSON(r *Report) ([]byte, error) {
 	for _, n := range r.Names {
 		j.Names = append(j.Names, nameJSON(n))
 	}
+	j.Portmap = portmapJSON(r.Portmap)
 	b, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode json: %w", err)
@@ -394,6 +396,10 @@ func RenderTable(r *Report) []byte {
 			}
 		}
 		tw.Flush()
+	}
+	if r.Portmap != nil {
+		section(portmapTitle(r.Portmap))
+		writePortmapTable(&b, r.Portmap)
 	}
 	if len(r.Hints) > 0 {
 		section("HINTS")

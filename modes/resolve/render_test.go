@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sockcat/sockcat/modes/portmap"
 	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
@@ -92,6 +93,9 @@ func goldenReports() map[string]*Report {
 		{Query: "nosuch.example.test.", Host: "nosuch.example.test.", Resolver: "dns@127.0.0.1:5353", NotFound: true,
 			Err: "lookup nosuch.example.test. (dns@127.0.0.1:5353): no such host"},
 	}}
+	nat.Portmap = &portmap.ProbeResult{Gateway: a("192.168.1.1"), NATPMP: portmap.Status{Available: true, ExternalIP: nat.Public[0].Address},
+		PCP: portmap.Status{Available: true}, UPnP: portmap.Status{Err: "no answer to SSDP search"}}
+	conf.Portmap = &portmap.ProbeResult{Err: "no IPv4 default gateway"}
 	cfg := &Config{ProcVersion: func() string { return "Linux version 6.18" }}
 	for _, r := range []*Report{nat, conf, names} {
 		r.Hints = hints(cfg, r)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockcat/sockcat/modes/portmap"
 	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 	"github.com/sockcat/sockcat/modes/resolve/publicip"
 )
@@ -34,6 +35,7 @@ type Report struct {
 	PublicConfigured bool
 	Hints            []string
 	Names            []NameResult
+	Portmap          *portmap.ProbeResult // nil when not gathered (--no-portmap, --short, names only)
 }
 
 // Primary is the outbound address of one family.
@@ -98,9 +100,14 @@ func Run(ctx context.Context, cfg *Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	var pm sync.WaitGroup
+	if wantPortmap(cfg, r) { // at the same time as public discovery
+		pm.Go(func() { gatherPortmap(ctx, cfg, r) })
+	}
 	if r.ShowPublic {
 		gatherPublic(ctx, cfg, r)
 	}
+	pm.Wait()
 	if r.ShowNames {
 		gatherNames(ctx, cfg, r)
 	}

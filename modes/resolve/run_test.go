@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sockcat/sockcat/modes/portmap"
 	"github.com/sockcat/sockcat/modes/resolve"
 	"github.com/sockcat/sockcat/modes/resolve/netinfo"
 	"github.com/sockcat/sockcat/modes/resolve/publicip"
@@ -49,6 +50,7 @@ func baseConfig() *resolve.Config {
 		Hostname:    func() (string, error) { return "vm", nil },
 		Timing:      fast,
 		ProcVersion: func() string { return "" },
+		Portmap:     func(context.Context) portmap.ProbeResult { return portmap.ProbeResult{Err: "no IPv4 default gateway"} },
 	}
 }
 
