@@ -33,8 +33,11 @@ var environment = [][2]string{
 	{"SOCKCAT_REMOTE_ADDR, SOCKCAT_REMOTE_PORT, SOCKCAT_LOCAL_ADDR, SOCKCAT_LOCAL_PORT, SOCKCAT_PROTO",
 		"set for the program of -e and -c: the connection's addresses and tcp, udp or unix"},
 	{"SOCKCAT_STUN, SOCKCAT_DNS_WHOAMI, SOCKCAT_HTTP_ECHO",
-		"resolve: comma-separated server lists, as --stun, --dns-whoami and --http-echo"},
-	{"SOCKCAT_NO_EXTERNAL=1", "resolve: empty every built-in server list, so nothing is sent to a server nobody named"},
+		"resolve (and --map-port, --p2p for STUN): comma-separated server lists, as --stun, --dns-whoami and --http-echo"},
+	{"SOCKCAT_RENDEZVOUS, SOCKCAT_RELAY", "--p2p: comma-separated rendezvous and TURN relay URLs, as --rendezvous and --relay"},
+	{"SOCKCAT_MAP_METHODS", "--map-port: a comma list of natpmp, pcp, upnp: the methods tried"},
+	{"SOCKCAT_NO_PORTMAP=1", "resolve: do not ask the gateway about port mapping, as --no-portmap"},
+	{"SOCKCAT_NO_EXTERNAL=1", "empty every built-in server list (STUN, DNS whoami, HTTPS echo, rendezvous brokers), so nothing is sent to a server nobody named"},
 }
 
 // examples is the EXAMPLES section of the man page.
@@ -46,6 +49,8 @@ var examples = [][2]string{
 	{"sockcat -lk -e 'cat -n' 7000", "serve every client with a program"},
 	{"sockcat --tls -v example.org 443", "TLS, verified against the system roots"},
 	{"sockcat -X socks5://127.0.0.1:1080 host 22", "through a SOCKS5 proxy"},
+	{"sockcat -l --map-port 9090", "listen, and ask the router to forward its port"},
+	{"sockcat --p2p < file", "send to a machine behind another NAT: it runs sockcat --p2p CODE"},
 	{"sockcat resolve --short", "the public address, for $(...)"},
 }
 

@@ -52,7 +52,7 @@ func TestManPage(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^\.SH (.*)$`).FindAllStringSubmatch(man, -1) {
 		sections = append(sections, m[1])
 	}
-	want := []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMAND: RESOLVE", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"}
+	want := []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMAND: RESOLVE", "COMMAND: RENDEZVOUS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"}
 	if strings.Join(sections, "|") != strings.Join(want, "|") {
 		t.Errorf("sections = %q, want %q", sections, want)
 	}
