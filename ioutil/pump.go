@@ -110,11 +110,13 @@ type inputReadError struct{ err error }
 func (e inputReadError) Error() string { return e.err.Error() }
 func (e inputReadError) Unwrap() error { return e.err }
 
-// emptyInputGrace is how long the peer must be silent before a connection
-// whose local input ended having sent nothing sends its FIN. Many senders
-// (OpenBSD `nc -N -l`, `ncat -l`) stop at the first FIN they see, so an
-// empty stdin must not send one while a download is under way (SPEC §3); a
-// peer silent this long is waiting for our end of input instead.
+// emptyInputGrace is how long a peer that has sent nothing at all may stay
+// silent before a connection whose local input ended empty sends its FIN.
+// Many senders (OpenBSD `nc -N -l`, `ncat -l`) stop at the first FIN they
+// see, so an empty stdin must not send one while a download may be under way
+// (SPEC §3): a peer that has sent anything is a sender, and the FIN waits for
+// its close (as OpenBSD nc without -N does), however long it pauses; a peer
+// that sent nothing for this long is waiting for our end of input instead.
 const emptyInputGrace = time.Second
 
 // Pump copies local to conn and conn to out, both at once. At local EOF it
@@ -122,12 +124,11 @@ const emptyInputGrace = time.Second
 // closes. It returns once the peer has closed and all of local was sent, or
 // when ctx ends, the quit-after time passes, or an error occurs.
 //
-// When local ends having sent nothing (stdin is /dev/null), the FIN waits
-// while the peer is sending: it is sent once the peer has been silent for a
-// whole [emptyInputGrace] (a peer that waits for our end of input, or a
-// banner already read), or never when the peer's own close ends the
-// transfer first. Where the kernel cannot say how much the peer has sent,
-// the FIN goes at once.
+// When local ends having sent nothing (stdin is /dev/null), the FIN is held:
+// if the peer has sent nothing during a whole [emptyInputGrace] (it waits
+// for our end of input) the FIN goes then; once the peer has sent anything,
+// it is never sent, and the peer's own close ends the transfer. Where the
+// kernel cannot say how much the peer has sent, the FIN goes at once.
 //
 // When ctx ends while local input remains unsent (it had not reached EOF
 // and is not a terminal), conn is set to reset on close (SO_LINGER 0), so
@@ -185,7 +186,6 @@ type pump struct {
 	upRunning        bool // the upload goroutine has not reported yet
 	localRegular     bool // local is a regular file: its copy never blocks on reading
 	upDone, downDone bool
-	peerSent         int64 // bytes the peer had sent at the last look, while the FIN is held
 	downErr          error
 }
 
@@ -215,16 +215,15 @@ func (p *pump) run(ctx context.Context) (Stats, error) {
 	}
 }
 
-// heldFIN sends the FIN held back after an empty input once the peer has
-// been silent for a whole [emptyInputGrace]; while it sends, it waits on.
+// heldFIN decides on the FIN held back after an empty input, a whole
+// [emptyInputGrace] after that input ended: a peer that has sent nothing
+// gets it now; a peer that has sent anything is a sender, and the transfer
+// ends with its close (a pause in a download never cuts it short).
 func (p *pump) heldFIN() {
-	n, ok := peerBytes(p.conn)
-	if ok && n != p.peerSent {
-		p.peerSent = n
-		p.held = time.After(emptyInputGrace)
+	p.held = nil
+	if n, ok := peerBytes(p.conn); ok && n > 0 {
 		return
 	}
-	p.held = nil
 	closeWrite(p.conn)
 }
 
@@ -250,7 +249,6 @@ func (p *pump) uploaded(ctx context.Context, up copyResult) (end bool, err error
 		return true, p.downErr
 	}
 	if up.heldFIN {
-		p.peerSent, _ = peerBytes(p.conn)
 		p.held = time.After(emptyInputGrace)
 	}
 	if p.opt.QuitAfter >= 0 {

@@ -456,6 +456,43 @@ func TestPumpEmptyInputWaitsForPeer(t *testing.T) {
 	}
 }
 
+// TestPumpEmptyInputPausingSender: local input is empty and the peer sends,
+// pauses longer than emptyInputGrace, then sends more, stopping at the first
+// FIN it sees (as `nc -N -l` does): the pause must not cut the download.
+func TestPumpEmptyInputPausingSender(t *testing.T) {
+	if runtimeCannotTell() {
+		t.Skip("the kernel cannot report the bytes a peer sent on this platform: the FIN goes at once")
+	}
+	c, s := tcpPair(t)
+	down := randBytes(256<<10, 11)
+	sawFIN := make(chan struct{})
+	go func() { // the peer's reader: any byte or EOF from the pump
+		io.Copy(io.Discard, s)
+		close(sawFIN)
+	}()
+	go func() { // the peer's sender: half, a pause, the rest, unless a FIN came
+		defer s.CloseWrite()
+		half := len(down) / 2
+		if _, err := s.Write(down[:half]); err != nil {
+			return
+		}
+		select {
+		case <-sawFIN:
+			return
+		case <-time.After(emptyInputGrace + 700*time.Millisecond):
+		}
+		s.Write(down[half:])
+	}()
+	var out bytes.Buffer
+	r := waitPump(t, goPump(context.Background(), c, bytes.NewReader(nil), &out, noQuit()))
+	if r.err != nil {
+		t.Fatalf("Pump: %v", r.err)
+	}
+	if sha256.Sum256(out.Bytes()) != sha256.Sum256(down) {
+		t.Errorf("received %d bytes, want %d (sha256 differs): the FIN cut a pausing download", out.Len(), len(down))
+	}
+}
+
 // TestPumpEmptyInputSilentPeer: local input is empty and the peer sends
 // nothing, waiting for our end of input: it gets the FIN after
 // emptyInputGrace, and the pump ends when the peer closes.
