@@ -27,11 +27,14 @@ import (
 // copy is used.
 const pipeBufSize = 1 << 20
 
-// copyPipe copies local to conn when local is a pipe and conn a stream
-// socket: it enlarges the pipe and copies with a [pipeBufSize] buffer. It
-// reports handled=false, having done nothing, for any other pair, which then
-// go to [io.Copy] (and keep sendfile and splice).
-func copyPipe(conn net.Conn, local io.Reader, sent *atomic.Int64) (n int64, handled bool, err error) {
+// haveFastCopy reports that copyPipeFast handles every pipe it can.
+const haveFastCopy = true
+
+// copyPipeFast copies local to conn when local is a pipe and conn a stream
+// socket: it enlarges the pipe and copies with a buffer of size bytes (0 =
+// [pipeBufSize]). It reports handled=false, having done nothing, for any
+// other pair, which then go to [io.Copy] (and keep sendfile and splice).
+func copyPipeFast(conn net.Conn, local io.Reader, size int, sent *atomic.Int64) (n int64, handled bool, err error) {
 	f, ok := local.(*os.File)
 	if !ok || !isStream(conn) {
 		return 0, false, nil
@@ -47,24 +50,11 @@ func copyPipe(conn net.Conn, local io.Reader, sent *atomic.Int64) (n int64, hand
 			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeBufSize)
 		})
 	}
-	buf := make([]byte, pipeBufSize)
-	for {
-		nr, rerr := f.Read(buf)
-		if nr > 0 {
-			nw, werr := conn.Write(buf[:nr])
-			n += int64(nw)
-			sent.Add(int64(nw))
-			if werr != nil {
-				return n, true, werr
-			}
-		}
-		if rerr == io.EOF {
-			return n, true, nil
-		}
-		if rerr != nil {
-			return n, true, rerr
-		}
+	if size <= 0 {
+		size = pipeBufSize
 	}
+	n, err = copyBuffered(conn, f, size, sent)
+	return n, true, err
 }
 
 // isStream reports whether conn is a TCP or stream Unix socket; datagram

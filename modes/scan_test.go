@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"golang.org/x/sys/unix"
+	"github.com/sockcat/sockcat/modes/scan"
 )
 
 // scanConfig is a -z configuration for 127.0.0.1 with a short timeout.
@@ -82,56 +81,6 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// closedPort returns a TCP port of 127.0.0.1 that refuses connections for
-// the rest of the test: a socket bound to it without listening holds it, so
-// a concurrent test's listener cannot be given it.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sa.(*unix.SockaddrInet4).Port
-}
-
-// blackholePort returns a port of 127.0.0.1 whose SYNs are dropped: a
-// listener with a backlog of 0 whose one queued connection is never
-// accepted, so the kernel drops further SYNs (the accept queue is full) and
-// a connect times out as it would against a DROP rule.
-func blackholePort(t *testing.T) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := sa.(*unix.SockaddrInet4).Port
-	c, err := net.DialTimeout("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return port
-}
-
 // udpEchoPort starts a UDP echo server on 127.0.0.1 and returns its port.
 func udpEchoPort(t *testing.T) int {
 	t.Helper()
@@ -179,13 +128,13 @@ func udpClosedPort(t *testing.T) int {
 // the services database knows one.
 func portLine(port int, proto, state string) string {
 	s := fmt.Sprintf("%d/%s %s", port, proto, state)
-	if svc := serviceName(uint16(port), proto); svc != "" {
+	if svc := scan.ServiceName(uint16(port), proto); svc != "" {
 		s += " " + svc
 	}
 	return s
 }
 
-func TestScanTCPOpenClosedFiltered(t *testing.T) {
+func testScanTCPOpenClosedFiltered(t *testing.T) {
 	open1, open2 := openPort(t), openPort(t)
 	closed := closedPort(t)
 	filtered := blackholePort(t)
@@ -215,7 +164,7 @@ func TestScanTCPOpenClosedFiltered(t *testing.T) {
 	}
 }
 
-func TestScanNoOpenPorts(t *testing.T) {
+func testScanNoOpenPorts(t *testing.T) {
 	cfg := scanConfig(closedPort(t), closedPort(t))
 	stdout, stderr, err := runScan(t, context.Background(), cfg)
 	if !errors.Is(err, ErrNoOpenPorts) {
@@ -226,13 +175,13 @@ func TestScanNoOpenPorts(t *testing.T) {
 	}
 }
 
-// TestScanManyPorts scans a few thousand loopback ports with open ones
+// testScanManyPorts scans a few thousand loopback ports with open ones
 // among them: every open port is found, and only those.
 //
 // It scans an address of its own (127.83.47.1), not 127.0.0.1, and a
 // narrow range, so its probes do not reach the one-shot listeners of tests
 // running concurrently in other packages (only wildcard listeners could).
-func TestScanManyPorts(t *testing.T) {
+func testScanManyPorts(t *testing.T) {
 	const host = "127.83.47.1"
 	var open []int
 	for range 3 {
@@ -260,7 +209,7 @@ func TestScanManyPorts(t *testing.T) {
 					t.Fatalf("JSON line %d is port %d, want %d (port order)", n, r.Port, lo+n)
 				}
 				n++
-				if r.State == stateOpen {
+				if r.State == "open" {
 					got = append(got, int(r.Port))
 				}
 			}
@@ -277,10 +226,10 @@ func TestScanManyPorts(t *testing.T) {
 	}
 }
 
-// TestScanConcurrency checks that probes overlap: four ports that each
+// testScanConcurrency checks that probes overlap: four ports that each
 // take the whole timeout finish in about one timeout with --concurrency 4,
 // and take four with --concurrency 1.
-func TestScanConcurrency(t *testing.T) {
+func testScanConcurrency(t *testing.T) {
 	var ports []int
 	for range 4 {
 		ports = append(ports, blackholePort(t))
@@ -333,7 +282,7 @@ func decodeScanJSON(t *testing.T, s string) []scanLine {
 	return out
 }
 
-func TestScanJSON(t *testing.T) {
+func testScanJSON(t *testing.T) {
 	open, closed, filtered := openPort(t), closedPort(t), blackholePort(t)
 	cfg := scanConfig(open, closed, filtered)
 	cfg.ScanOp.JSON = true
@@ -348,7 +297,7 @@ func TestScanJSON(t *testing.T) {
 	var want []scanLine
 	for _, p := range cfg.Ports {
 		l := scanLine{Host: "127.0.0.1", Address: "127.0.0.1", Port: p, Proto: "tcp"}
-		if svc := serviceName(p, "tcp"); svc != "" {
+		if svc := scan.ServiceName(p, "tcp"); svc != "" {
 			l.Service = &svc
 		}
 		switch int(p) {
@@ -372,11 +321,11 @@ func TestScanJSON(t *testing.T) {
 	}
 }
 
-// TestScanSelfConnect makes the kernel connect a socket to itself: with
+// testScanSelfConnect makes the kernel connect a socket to itself: with
 // source port P and target port P on the same address, the SYN meets
 // itself (TCP simultaneous open). Nothing listens there, so the port must
 // not be reported open.
-func TestScanSelfConnect(t *testing.T) {
+func testScanSelfConnect(t *testing.T) {
 	p := freePort(t)
 	cfg := scanConfig(p)
 	cfg.Net.SourcePort = p
@@ -388,12 +337,12 @@ func TestScanSelfConnect(t *testing.T) {
 	if stdout != "" {
 		t.Errorf("stdout = %q, want nothing", stdout)
 	}
-	if want := "sockcat: " + portLine(p, "tcp", "closed") + " (" + reasonSelf + ")\n"; stderr != want {
+	if want := "sockcat: " + portLine(p, "tcp", "closed") + " (" + "self-connect, no listener" + ")\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 }
 
-func TestScanUDP(t *testing.T) {
+func testScanUDP(t *testing.T) {
 	open, closed, silent := udpEchoPort(t), udpClosedPort(t), udpSilentPort(t)
 	cfg := scanConfig(open, closed, silent)
 	cfg.UDP = true
@@ -428,74 +377,8 @@ func TestScanUDP(t *testing.T) {
 	}
 }
 
-// TestScanMultiAddress checks the line format when HOST has several
-// addresses: each line starts with the address.
-func TestScanOutputAddresses(t *testing.T) {
-	cfg := scanConfig()
-	cfg.Verbose = true
-	var out, errb bytes.Buffer
-	o := newScanOutput(cfg, Stdio{Out: &out, Err: &errb}, true)
-	o.emit(probe{addr: netip.MustParseAddr("::1"), port: 40001}, result{stateOpen, reasonConnected, time.Millisecond})
-	o.emit(probe{addr: netip.MustParseAddr("127.0.0.1"), port: 40001}, result{stateClosed, reasonRefused, time.Millisecond})
-	if err := o.flush(); err != nil {
-		t.Fatal(err)
-	}
-	if want := "::1 " + portLine(40001, "tcp", "open") + "\n"; out.String() != want {
-		t.Errorf("stdout = %q, want %q", out.String(), want)
-	}
-	if want := "sockcat: 127.0.0.1 " + portLine(40001, "tcp", "closed") + " (refused)\n"; errb.String() != want {
-		t.Errorf("stderr = %q, want %q", errb.String(), want)
-	}
-}
-
-// TestScanEveryAddress scans a host with two addresses, 127.0.0.1 and
-// ::1 (as a name with both would resolve): every address is probed, the
-// results are grouped by address in resolver order, ports in order within
-// each, and every line names its address.
-func TestScanEveryAddress(t *testing.T) {
-	ln6, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Skip("no IPv6 loopback:", err)
-	}
-	defer ln6.Close()
-	p6 := ln6.Addr().(*net.TCPAddr).Port
-	ln4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p6)))
-	if err != nil {
-		t.Skipf("port %d taken on 127.0.0.1: %v", p6, err)
-	}
-	ln4.Close() // the same port: open on ::1, closed on 127.0.0.1
-	p4 := openPort(t)
-
-	cfg := scanConfig(p6, p4)
-	cfg.Host = "dual.test"
-	cfg.Verbose = true
-	var out, errb lockedBuffer
-	s := &scanner{cfg: cfg, stdio: Stdio{Out: &out, Err: &errb}, timeout: time.Second, conc: DefaultConcurrency, control: control(cfg),
-		addrs: []scanAddr{{addr: netip.MustParseAddr("127.0.0.1")}, {addr: netip.MustParseAddr("::1")}}}
-	if err := s.scan(context.Background()); err != nil {
-		t.Fatalf("scan = %v", err)
-	}
-	var wantOut, wantErr []string
-	for _, a := range []string{"127.0.0.1", "::1"} {
-		for _, p := range cfg.Ports {
-			switch {
-			case a == "127.0.0.1" && int(p) == p4, a == "::1" && int(p) == p6:
-				wantOut = append(wantOut, a+" "+portLine(int(p), "tcp", "open"))
-			default:
-				wantErr = append(wantErr, "sockcat: "+a+" "+portLine(int(p), "tcp", "closed")+" (refused)")
-			}
-		}
-	}
-	if diff := cmp.Diff(strings.Join(wantOut, "\n")+"\n", out.String()); diff != "" {
-		t.Errorf("stdout mismatch (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(strings.Join(wantErr, "\n")+"\n", errb.String()); diff != "" {
-		t.Errorf("stderr mismatch (-want +got):\n%s", diff)
-	}
-}
-
-// TestScanSourceAddress checks that -s is the source of every probe.
-func TestScanSourceAddress(t *testing.T) {
+// testScanSourceAddress checks that -s is the source of every probe.
+func testScanSourceAddress(t *testing.T) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -532,7 +415,7 @@ func TestScanSourceAddress(t *testing.T) {
 	}
 }
 
-func TestScanCancelled(t *testing.T) {
+func testScanCancelled(t *testing.T) {
 	cfg := scanConfig(blackholePort(t), blackholePort(t))
 	cfg.Net.Timeout = 30 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
@@ -547,7 +430,7 @@ func TestScanCancelled(t *testing.T) {
 	}
 }
 
-func TestScanWaitForLateListener(t *testing.T) {
+func testScanWaitForLateListener(t *testing.T) {
 	p := freePort(t)
 	cfg := scanConfig(p)
 	cfg.Verbose = true
@@ -581,7 +464,7 @@ func TestScanWaitForLateListener(t *testing.T) {
 	}
 }
 
-func TestScanWaitForGivesUp(t *testing.T) {
+func testScanWaitForGivesUp(t *testing.T) {
 	open, closed := openPort(t), closedPort(t)
 	cfg := scanConfig(open, closed)
 	cfg.ScanOp.WaitFor = 800 * time.Millisecond
@@ -602,9 +485,9 @@ func TestScanWaitForGivesUp(t *testing.T) {
 	}
 }
 
-// TestScanWaitForTimeoutBounded checks that a probe that hangs does not
+// testScanWaitForTimeoutBounded checks that a probe that hangs does not
 // outlast --wait-for by a whole -w.
-func TestScanWaitForTimeoutBounded(t *testing.T) {
+func testScanWaitForTimeoutBounded(t *testing.T) {
 	cfg := scanConfig(blackholePort(t))
 	cfg.Net.Timeout = 20 * time.Second
 	cfg.ScanOp.WaitFor = 500 * time.Millisecond
@@ -615,96 +498,6 @@ func TestScanWaitForTimeoutBounded(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Scan --wait-for 500ms took %v", d)
-	}
-}
-
-func TestScanConcurrencyLimit(t *testing.T) {
-	tests := []struct {
-		name     string
-		cur, max uint64
-		want     int    // --concurrency
-		wantConc int    // what the scan uses
-		wantSoft uint64 // the soft limit afterwards
-		wantLog  string // in the -v log
-		setFails bool
-	}{
-		{name: "fits", cur: 1024, max: 4096, want: 256, wantConc: 256, wantSoft: 1024},
-		{name: "raise soft to hard", cur: 100, max: 4096, want: 256, wantConc: 256, wantSoft: 4096, wantLog: "raised the open-file limit from 100 to 4096"},
-		{name: "hard too low", cur: 100, max: 200, want: 256, wantConc: 200 - scanFDReserve, wantSoft: 200, wantLog: "--concurrency 256 reduced to 136"},
-		{name: "cannot raise", cur: 100, max: 4096, want: 256, setFails: true, wantConc: 100 - scanFDReserve, wantSoft: 100, wantLog: "reduced to 36"},
-		{name: "tiny limit", cur: 10, max: 10, want: 256, wantConc: 1, wantSoft: 10},
-	}
-	t.Cleanup(func() { getrlimit, setrlimit = unix.Getrlimit, unix.Setrlimit })
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			lim := unix.Rlimit{Cur: tt.cur, Max: tt.max}
-			getrlimit = func(_ int, r *unix.Rlimit) error { *r = lim; return nil }
-			setrlimit = func(_ int, r *unix.Rlimit) error {
-				if tt.setFails || r.Cur > lim.Max {
-					return unix.EPERM
-				}
-				lim = *r
-				return nil
-			}
-			cfg := scanConfig()
-			cfg.Verbose = true
-			cfg.ScanOp.Concurrency = tt.want
-			var errb bytes.Buffer
-			if got := scanConcurrency(cfg, Stdio{Err: &errb}); got != tt.wantConc {
-				t.Errorf("scanConcurrency = %d, want %d", got, tt.wantConc)
-			}
-			if lim.Cur != tt.wantSoft {
-				t.Errorf("soft limit = %d, want %d", lim.Cur, tt.wantSoft)
-			}
-			if !strings.Contains(errb.String(), tt.wantLog) {
-				t.Errorf("-v log = %q, want %q in it", errb.String(), tt.wantLog)
-			}
-		})
-	}
-
-	// The real limit: the default concurrency fits on any usual system.
-	getrlimit, setrlimit = unix.Getrlimit, unix.Setrlimit
-	cfg := scanConfig()
-	if got := scanConcurrency(cfg, Stdio{Err: new(bytes.Buffer)}); got != DefaultConcurrency {
-		t.Errorf("scanConcurrency with the process's limit = %d, want %d", got, DefaultConcurrency)
-	}
-}
-
-func TestParseServices(t *testing.T) {
-	const db = `# comment line
-ssh		22/tcp				# SSH Remote Login Protocol
-domain		53/tcp
-domain		53/udp
-http		80/tcp		www		# WorldWideWeb HTTP
-www-alt		80/tcp
-bad		99999/tcp
-worse		-1/tcp
-noproto		81
-	
-  indented	8080/TCP  webcache
-`
-	got := parseServices(strings.NewReader(db))
-	want := map[string]string{
-		"22/tcp":   "ssh",
-		"53/tcp":   "domain",
-		"53/udp":   "domain",
-		"80/tcp":   "http", // the first name wins
-		"8080/tcp": "indented",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("parseServices mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestServiceNameSystem(t *testing.T) {
-	if services()["22/tcp"] == "" {
-		t.Skipf("%s has no entry for 22/tcp", servicesPath)
-	}
-	if got := serviceName(22, "tcp"); got != "ssh" {
-		t.Errorf("serviceName(22, tcp) = %q, want ssh", got)
-	}
-	if got := serviceName(1, "nosuchproto"); got != "" {
-		t.Errorf("serviceName(1, nosuchproto) = %q, want empty", got)
 	}
 }
 
@@ -806,5 +599,37 @@ func TestDialStreamRetryLateListener(t *testing.T) {
 	defer c.Close()
 	if got := c.RemoteAddr().(*net.TCPAddr).Port; got != p {
 		t.Errorf("connected to port %d, want %d", got, p)
+	}
+}
+
+// TestScan runs every scan test against every engine of the platform: on
+// Linux the epoll engine, and the poll and dial engines that macOS, FreeBSD
+// and Windows run, with the same assertions.
+func TestScan(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T)
+	}{
+		{"TCPOpenClosedFiltered", testScanTCPOpenClosedFiltered},
+		{"NoOpenPorts", testScanNoOpenPorts},
+		{"ManyPorts", testScanManyPorts},
+		{"Concurrency", testScanConcurrency},
+		{"JSON", testScanJSON},
+		{"SelfConnect", testScanSelfConnect},
+		{"UDP", testScanUDP},
+		{"SourceAddress", testScanSourceAddress},
+		{"Cancelled", testScanCancelled},
+		{"WaitForLateListener", testScanWaitForLateListener},
+		{"WaitForGivesUp", testScanWaitForGivesUp},
+		{"WaitForTimeoutBounded", testScanWaitForTimeoutBounded},
+	}
+	for _, engine := range scan.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			scanEngine = engine
+			t.Cleanup(func() { scanEngine = scan.EngineDefault })
+			for _, tt := range tests {
+				t.Run(tt.name, tt.fn)
+			}
+		})
 	}
 }

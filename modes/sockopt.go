@@ -4,8 +4,6 @@ import (
 	"net"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // control returns the socket-option hook shared by dialers and listeners:
@@ -18,14 +16,14 @@ func control(cfg *Config) func(network, address string, c syscall.RawConn) error
 		err := c.Control(func(fd uintptr) {
 			set := func(level, opt, v int) {
 				if serr == nil {
-					serr = unix.SetsockoptInt(int(fd), level, opt, v)
+					serr = setsockoptInt(fd, level, opt, v)
 				}
 			}
 			if n.SndBuf > 0 {
-				set(unix.SOL_SOCKET, unix.SO_SNDBUF, n.SndBuf)
+				set(syscall.SOL_SOCKET, syscall.SO_SNDBUF, n.SndBuf)
 			}
 			if n.RcvBuf > 0 {
-				set(unix.SOL_SOCKET, unix.SO_RCVBUF, n.RcvBuf)
+				set(syscall.SOL_SOCKET, syscall.SO_RCVBUF, n.RcvBuf)
 			}
 			if strings.HasPrefix(network, "udp") {
 				// Go turns SO_BROADCAST on for every UDP socket; nc leaves it
@@ -35,19 +33,19 @@ func control(cfg *Config) func(network, address string, c syscall.RawConn) error
 				if n.Broadcast {
 					v = 1
 				}
-				set(unix.SOL_SOCKET, unix.SO_BROADCAST, v)
+				set(syscall.SOL_SOCKET, syscall.SO_BROADCAST, v)
 			}
 			if n.TTL > 0 {
 				udp := strings.HasPrefix(network, "udp")
 				if isIPv6Network(network, address) {
-					set(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, n.TTL)
+					set(syscall.IPPROTO_IPV6, syscall.IPV6_UNICAST_HOPS, n.TTL)
 					if udp {
-						set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, n.TTL)
+						set(syscall.IPPROTO_IPV6, syscall.IPV6_MULTICAST_HOPS, n.TTL)
 					}
 				} else {
-					set(unix.IPPROTO_IP, unix.IP_TTL, n.TTL)
+					set(syscall.IPPROTO_IP, syscall.IP_TTL, n.TTL)
 					if udp {
-						set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, n.TTL)
+						set(syscall.IPPROTO_IP, syscall.IP_MULTICAST_TTL, n.TTL)
 					}
 				}
 			}

@@ -68,6 +68,14 @@ if readlink -f "$(command -v nc 2>/dev/null || echo /)" | grep -q openbsd; then 
 bench_workspace bench
 
 bench_binary bench.sh "$bin"
+# The portable copy path of macOS, FreeBSD and Windows (a -B sized buffer,
+# no F_SETPIPE_SZ), timed on this machine through a benchmark-only build that
+# reads SOCKCAT_TESTONLY_PORTABLE_COPY (release builds ignore it).
+portable=0
+if [ -z "$bin" ]; then
+  go build -tags sockcat_testonly -o "$tmp/sockcat-testonly" .
+  portable=1
+fi
 
 # freeport prints a TCP port on 127.0.0.1 that was free a moment ago.
 freeport() {
@@ -124,6 +132,7 @@ server() {
   local port=$2
   case "$1" in
     sockcat) bg "$sc" -l 127.0.0.1 "$port" ;;
+    sockcat-portable) SOCKCAT_TESTONLY_PORTABLE_COPY=1 bg "$tmp/sockcat-testonly" -l 127.0.0.1 "$port" ;;
     nc) bg nc -l 127.0.0.1 "$port" ;;
     ncat) bg ncat -l 127.0.0.1 "$port" ;;
     socat) bg socat -u "TCP4-LISTEN:$port,bind=127.0.0.1,reuseaddr" STDOUT ;;
@@ -135,6 +144,7 @@ client() {
   local port=$2
   case "$1" in
     sockcat) timeout "$limit" "$sc" 127.0.0.1 "$port" ;;
+    sockcat-portable) SOCKCAT_TESTONLY_PORTABLE_COPY=1 timeout "$limit" "$tmp/sockcat-testonly" 127.0.0.1 "$port" ;;
     nc) timeout "$limit" nc -N 127.0.0.1 "$port" ;;
     ncat) timeout "$limit" ncat 127.0.0.1 "$port" ;;
     socat) timeout "$limit" socat - "TCP4:127.0.0.1:$port" ;;
@@ -191,6 +201,7 @@ minmax() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.6
 res=$tmp/results
 mkdir -p "$res"
 tools=(sockcat)
+[ "$portable" = 1 ] && tools+=(sockcat-portable)
 [ "$nc_ok" = 1 ] && tools+=(nc) || echo "bench.sh: nc is not OpenBSD netcat; nc rows skipped"
 have ncat && tools+=(ncat)
 have socat && tools+=(socat)

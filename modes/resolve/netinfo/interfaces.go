@@ -55,6 +55,10 @@ type Addr struct {
 	Temporary  bool // IPv6 privacy address (IFA_F_TEMPORARY); Linux only
 	Deprecated bool // preferred lifetime expired (IFA_F_DEPRECATED); Linux only
 	Tentative  bool // duplicate address detection not finished (IFA_F_TENTATIVE); Linux only
+	// FlagsUnknown, for an IPv6 address, says why Temporary, Deprecated
+	// and Tentative are not known (JSON should show them as null with this
+	// reason); "" when they are.
+	FlagsUnknown string
 }
 
 // Hidden reports whether the table leaves the interface out unless
@@ -75,9 +79,37 @@ func (ifc Interface) Hidden() bool {
 	return false
 }
 
-// virtualPrefixes maps interface-name prefixes to the reason reported. The
-// order matters where one prefix starts another.
+// virtualPrefixes maps interface-name prefixes (lower case) to the reason
+// reported: Linux, macOS and FreeBSD names, then Windows' adapter names (Go
+// reports the adapter's friendly name there). The order matters where one
+// prefix starts another.
 var virtualPrefixes = []struct{ prefix, reason string }{
+	// Windows: the tutorial's trap is an address of one of these.
+	{"vethernet (wsl", "WSL virtual switch (Hyper-V): only the WSL VM on this host"},
+	{"vethernet", "Hyper-V virtual switch (vEthernet): VMs and containers on this host"},
+	{"hyper-v virtual ethernet", "Hyper-V virtual switch: VMs and containers on this host"},
+	{"virtualbox host-only", "VirtualBox host-only: only VMs on this host"},
+	{"vmware network adapter vmnet", "VMware virtual network: only VMs on this host"},
+	{"vmware virtual ethernet", "VMware virtual network: only VMs on this host"},
+	{"local area connection*", "Wi-Fi Direct virtual adapter: not the LAN"},
+	{"loopback pseudo-interface", "loopback"},
+	{"npcap loopback", "Npcap loopback capture adapter"},
+	{"zerotier", "ZeroTier VPN"},
+	{"openvpn", "OpenVPN adapter"},
+	{"wireguard", "WireGuard tunnel"},
+	// macOS and FreeBSD.
+	{"bridge", "bridge (Internet Sharing, VMs or Thunderbolt Bridge): not the LAN adapter"},
+	{"awdl", "Apple Wireless Direct Link (AirDrop): not a LAN"},
+	{"llw", "low-latency WLAN (AirDrop companion): not a LAN"},
+	{"anpi", "Apple internal network processor link"},
+	{"ap1", "Wi-Fi access point of Internet Sharing"},
+	{"gif", "IPv6-in-IPv4 tunnel pseudo-interface"},
+	{"stf", "6to4 tunnel pseudo-interface"},
+	{"feth", "fake ethernet pair"},
+	{"epair", "jail virtual ethernet pair (FreeBSD)"},
+	{"pflog", "pf log pseudo-interface"},
+	{"pfsync", "pf state sync pseudo-interface"},
+	// Linux, and names every platform shares.
 	{"docker", "docker bridge: not reachable from the LAN"},
 	{"br-", "docker network bridge: not reachable from the LAN"},
 	{"veth", "virtual ethernet pair (containers)"},
@@ -203,6 +235,8 @@ func Describe(raw []RawInterface, v6 map[netip.Addr]V6Flags) []Interface {
 			ad := Addr{Addr: a, PrefixLen: bits, Kind: Classify(a)}
 			if f, ok := v6[a.WithZone("")]; ok {
 				ad.Temporary, ad.Deprecated, ad.Tentative = f.Temporary, f.Deprecated, f.Tentative
+			} else if a.Is6() && v6 == nil {
+				ad.FlagsUnknown = v6FlagsUnknown
 			}
 			ifc.Addrs = append(ifc.Addrs, ad)
 		}
@@ -275,8 +309,9 @@ func SystemInterfaces() ([]RawInterface, error) {
 	return out, nil
 }
 
-// SystemV6Flags reads /proc/net/if_inet6; elsewhere it returns nil, and every
-// IPv6 flag stays false (Go does not expose them: golang/go#42694).
+// SystemV6Flags reads /proc/net/if_inet6; elsewhere it returns nil, and
+// [Describe] marks every IPv6 address's flags unknown with the reason
+// (Go does not expose them: golang/go#42694).
 func SystemV6Flags() map[netip.Addr]V6Flags {
 	data, err := os.ReadFile("/proc/net/if_inet6")
 	if err != nil {
