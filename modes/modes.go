@@ -207,6 +207,11 @@ func (c *Config) Validate() error {
 	if err := checkMapPort(c); err != nil {
 		return err
 	}
+	if c.Unix {
+		if err := checkUnixPath(c.Host); err != nil {
+			return err
+		}
+	}
 	if err := checkViews(c.Views); err != nil {
 		return err
 	}

@@ -1,8 +1,9 @@
+//go:build linux
+
 package p2p
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -181,26 +182,6 @@ func (l *lab) pair(nsA, nsB string, optA, optB Options) (connResult, connResult)
 		}
 	}
 	return ra, rb
-}
-
-// exchange moves n bytes each way and checks them by SHA-256.
-func exchange(t *testing.T, a, b *Conn, n int) {
-	t.Helper()
-	da, db := randBytes(t, n), randBytes(t, n)
-	gotA, gotB := make(chan []byte, 1), make(chan []byte, 1)
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go transferIn(&wg, a, da, gotA, errs)
-	go transferIn(&wg, b, db, gotB, errs)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if x, y := <-gotA, <-gotB; sha256.Sum256(x) != sha256.Sum256(db) || sha256.Sum256(y) != sha256.Sum256(da) {
-		t.Errorf("data differs: creator got %d bytes, joiner got %d (want %d each)", len(x), len(y), n)
-	}
 }
 
 func labOptions(relay bool) Options {
