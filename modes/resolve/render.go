@@ -82,15 +82,18 @@ type (
 		Addresses     []jsonAddr `json:"addresses"`
 	}
 	jsonAddr struct {
-		Address    string `json:"address"`
-		PrefixLen  int    `json:"prefix_len"`
-		Family     string `json:"family"`
-		Kind       string `json:"kind"`
-		Zone       string `json:"zone"`
-		Primary    bool   `json:"primary"`
-		Temporary  bool   `json:"temporary"`
-		Deprecated bool   `json:"deprecated"`
-		Tentative  bool   `json:"tentative"`
+		Address   string `json:"address"`
+		PrefixLen int    `json:"prefix_len"`
+		Family    string `json:"family"`
+		Kind      string `json:"kind"`
+		Zone      string `json:"zone"`
+		Primary   bool   `json:"primary"`
+		// The IPv6 flags are null where the platform does not tell them;
+		// FlagsUnknown then says why (null otherwise).
+		Temporary    *bool   `json:"temporary"`
+		Deprecated   *bool   `json:"deprecated"`
+		Tentative    *bool   `json:"tentative"`
+		FlagsUnknown *string `json:"flags_unknown"`
 	}
 	jsonPrimaries struct {
 		IPv4   *jsonPrimary      `json:"ipv4"`
@@ -220,7 +223,11 @@ func localJSON(r *Report) *jsonLocal {
 			ja := jsonAddr{
 				Address: a.Addr.String(), PrefixLen: a.PrefixLen, Family: "ipv4",
 				Kind: string(a.Kind), Zone: a.Addr.Zone(),
-				Temporary: a.Temporary, Deprecated: a.Deprecated, Tentative: a.Tentative,
+			}
+			if a.FlagsUnknown != "" {
+				ja.FlagsUnknown = strp(a.FlagsUnknown)
+			} else {
+				ja.Temporary, ja.Deprecated, ja.Tentative = &a.Temporary, &a.Deprecated, &a.Tentative
 			}
 			if a.Addr.Is6() {
 				ja.Family = "ipv6"

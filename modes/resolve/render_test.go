@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,28 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s mismatch (-want +got):\n%s", out.file, diff)
 				}
 			})
+		}
+	}
+}
+
+// TestJSONFlagsUnknown: where the platform cannot tell an IPv6 address's
+// flags, --json shows them as null and says why, instead of false.
+func TestJSONFlagsUnknown(t *testing.T) {
+	r := goldenReports()["nat"]
+	for i := range r.Interfaces {
+		for j := range r.Interfaces[i].Addrs {
+			if r.Interfaces[i].Addrs[j].Addr.Is6() {
+				r.Interfaces[i].Addrs[j].FlagsUnknown = "not read on this platform"
+			}
+		}
+	}
+	out, err := RenderJSON(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"temporary": null`, `"deprecated": null`, `"tentative": null`, `"flags_unknown": "not read on this platform"`, `"temporary": false`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("JSON lacks %s", want)
 		}
 	}
 }
