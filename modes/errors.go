@@ -67,7 +67,7 @@ func localFileError(err error) error {
 
 // errPortUnreachable is how an ICMP port unreachable on UDP reads, in
 // connect mode as in -z (the socket reports it as ECONNREFUSED).
-const errPortUnreachable = "port unreachable"
+const errPortUnreachable = "connection refused" // SPEC §4
 
 // reason is the innermost useful error of err.
 func reason(err error) error {

@@ -360,7 +360,7 @@ func testScanUDP(t *testing.T) {
 		case silent:
 			wantOut = append(wantOut, portLine(int(p), "udp", "open|filtered"))
 		case closed:
-			wantErr = append(wantErr, "sockcat: "+portLine(int(p), "udp", "closed")+" (port unreachable)")
+			wantErr = append(wantErr, "sockcat: "+portLine(int(p), "udp", "closed")+" (connection refused)")
 		}
 	}
 	if diff := cmp.Diff(strings.Join(wantOut, "\n")+"\n", stdout); diff != "" {

@@ -63,7 +63,7 @@ const (
 	reasonTimeout     = "timeout"
 	reasonSelf        = "self-connect, no listener"
 	reasonReply       = "reply"
-	reasonUnreachable = "port unreachable"
+	reasonUnreachable = "connection refused" // the wording of connect mode (SPEC §4)
 	reasonNoReply     = "no reply"
 	reasonReset       = "reset after connect"
 )
