@@ -209,6 +209,7 @@ func rootFlags() []cli.Flag {
 		s("allow-file", nil, catListen, "read --allow rules from `FILE`"),
 		s("deny-file", nil, catListen, "read --deny rules from `FILE`"),
 		s("addr-file", nil, catListen, "write the bound address to `FILE` once listening"),
+		s("forward", nil, catListen, "relay each session to `HOST:PORT|[V6]:PORT|unix:PATH` instead of stdio"),
 
 		s("encoding", nil, catData, "stdio representation `NAME`: raw, a charset, hex, base64 (list: --encoding list)"),
 		s("encoding-errors", nil, catData, "unrepresentable characters: strict (error) or replace"),
@@ -369,6 +370,10 @@ func configFromFlags(c *cli.Context) (*modes.Config, error) {
 	cfg.Serve.Deny = c.StringSlice("deny")
 	cfg.Serve.AllowFile = c.String("allow-file")
 	cfg.Serve.DenyFile = c.String("deny-file")
+	cfg.Forward = c.String("forward")
+	if c.IsSet("forward") && strings.TrimSpace(cfg.Forward) == "" {
+		errs = append(errs, errors.New("--forward: empty target"))
+	}
 	if c.IsSet("exec") && strings.TrimSpace(cfg.Serve.Exec) == "" {
 		errs = append(errs, errors.New("--exec: empty command"))
 	}

@@ -69,6 +69,10 @@ type Config struct {
 	ScanOp ScanOptions
 	TLS    TLSOptions
 	Proxy  string // -X: socks5://… or http://… ("" = direct)
+
+	// Forward (--forward) relays each session to this target instead of
+	// stdio: HOST:PORT, [V6]:PORT or unix:PATH ("" = stdio) (SPEC §13).
+	Forward string
 }
 
 // NetOptions are addressing and socket options (SPEC §6).
@@ -188,7 +192,9 @@ func (c *Config) Validate() error {
 		{len(c.Net.Join) > 0 && !(c.UDP && c.Listen), "--join needs -l -u"},
 		{c.Net.Family != FamilyAny && c.Unix, "-4/-6 cannot be combined with -U"},
 		{c.Unix && (len(s.Allow) > 0 || len(s.Deny) > 0 || s.AllowFile != "" || s.DenyFile != ""), "--allow/--deny filter IP clients; they cannot be combined with -U"},
-		{c.UDP && (s.Exec != "" || s.ShExec != ""), "--exec/--sh-exec work over TCP or Unix streams, not -u"},
+		{c.UDP && c.Unix && (s.Exec != "" || s.ShExec != ""), "--exec/--sh-exec work over TCP, UDP or Unix streams, not -U -u"},
+		{(s.Exec != "" || s.ShExec != "") && !c.Views.Raw(), "the data views (--encoding, -x, -o, -P, --sha256) cannot be combined with --exec/--sh-exec: the child's bytes are passed as they are"},
+		{(s.Exec != "" || s.ShExec != "") && (c.Stream.CRLF || c.Stream.Delay > 0 || c.Stream.Lines), "-C, --delay and --lines cannot be combined with --exec/--sh-exec: the child's bytes are passed as they are"},
 		{c.TLS.VerifyClient && !c.Listen, "--tls-verify-client needs -l"},
 		{c.TLS.Enabled && c.Unix && !c.Listen && c.TLS.ServerName == "" && c.TLS.Pin == "" && !c.TLS.Insecure, unixTLSUsage},
 		{c.TLS.VerifyClient && c.TLS.CAFile == "", "--tls-verify-client needs --tls-ca"},
@@ -218,6 +224,9 @@ func (c *Config) Validate() error {
 	if err := checkExec(c.Serve); err != nil {
 		return err
 	}
+	if err := checkForward(c); err != nil {
+		return err
+	}
 	return checkFilter(c.Serve)
 }
 
@@ -226,8 +235,6 @@ func Run(ctx context.Context, cfg *Config, stdio Stdio) error {
 	switch {
 	case cfg.Scan:
 		return Scan(ctx, cfg, stdio)
-	case cfg.Listen && (cfg.Serve.Broker || cfg.Serve.Chat):
-		return Broker(ctx, cfg, stdio)
 	case cfg.Listen && cfg.UDP:
 		return ListenUDP(ctx, cfg, stdio)
 	case cfg.Listen:

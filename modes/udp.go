@@ -33,6 +33,10 @@ func ConnectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	}
 	defer c.Close()
 	logf(cfg, stdio, "sending datagrams to %s", peerName(c))
+	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" { // one child for the one peer
+		_, err := execConn(ctx, cfg, c, stdio)
+		return err
+	}
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
 		return err
@@ -338,15 +342,19 @@ func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if err := joinGroups(cfg, stdio, c); err != nil { // before announcing: senders may start then
 		return err
 	}
-	if err := announce(cfg, stdio, c.LocalAddr()); err != nil {
-		return err
-	}
 	f, err := newFilter(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	if uc, ok := c.(*net.UDPConn); ok && childOrForward(cfg) {
+		return serveSenders(ctx, cfg, stdio, uc, f)
+	}
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
+		return err
+	}
+	if err := announce(cfg, stdio, c.LocalAddr()); err != nil {
+		v.Close()
 		return err
 	}
 	start := time.Now()
