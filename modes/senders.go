@@ -115,8 +115,8 @@ func (l *packetListener) sender(ap netip.AddrPort) *senderConn {
 		return nil // not accepting
 	default:
 	}
-	if len(l.senders) >= l.max+len(l.accept) {
-		return nil
+	if len(l.senders) >= l.max+cap(l.accept) {
+		return nil // full even of senders waiting to be refused: drop
 	}
 	c := &senderConn{l: l, ap: ap, q: make(chan []byte, senderQueue), wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	c.touch()

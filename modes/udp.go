@@ -405,6 +405,10 @@ func newPeerTracker() *peerTracker {
 	return &peerTracker{seen: map[string]bool{}, ready: make(chan struct{})}
 }
 
+// maxSendersSeen bounds the senders a datagram listener remembers (SPEC §4):
+// a flood from spoofed sources cannot grow its memory without limit.
+const maxSendersSeen = 4096
+
 // What note found out about a sender.
 const (
 	senderKnown        = iota // heard from before
@@ -422,6 +426,9 @@ func (p *peerTracker) note(a net.Addr) int {
 	k := a.String()
 	allowed, known := p.seen[k]
 	if !known {
+		if len(p.seen) >= maxSendersSeen {
+			clear(p.seen) // bounded: a forgotten sender is merely logged again
+		}
 		allowed = p.filter.allowed(a)
 		p.seen[k] = allowed
 	}
