@@ -209,7 +209,11 @@ func (e *core) leave(name string, st ioutil.Stats, err error, n int) {
 	case errors.Is(err, ioutil.ErrIdle):
 		logf(e.cfg, e.stdio, "%s: idle timeout; closed (%d connected)", name, n)
 	case err != nil && !quietEnd(err):
-		logf(e.cfg, e.stdio, "%s: %v (%d connected)", name, reason(err), n)
+		var oe *net.OpError
+		if errors.As(err, &oe) { // a bare socket error: its errno says it all
+			err = reason(err)
+		}
+		logf(e.cfg, e.stdio, "%s: %v (%d connected)", name, err, n)
 	default:
 		logf(e.cfg, e.stdio, "%s disconnected: sent %s, received %s (%d connected)",
 			name, ioutil.FormatSize(st.Sent), ioutil.FormatSize(st.Received), n)
