@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sockcat/sockcat/ioutil"
-	"golang.org/x/sys/unix"
 )
 
 // --broker and --chat (SPEC §5): every client's bytes go to every other
@@ -119,6 +118,11 @@ func serveBroker(ctx context.Context, cfg *Config, stdio Stdio, ln net.Listener,
 	return end
 }
 
+// testOnlyPortableBroker makes the broker use its portable path (every
+// chunk through the client's queue and writer) on Linux too, so the tests
+// cover the fallback of other platforms.
+var testOnlyPortableBroker bool
+
 // broker is the shared state of --broker/--chat.
 type broker struct {
 	cfg   *Config
@@ -200,34 +204,6 @@ func (c *bclient) send(b *broker, p []byte, floor int64) {
 	default:
 		b.drop(c, fmt.Sprintf("%d writes queued", cap(c.q)))
 	}
-}
-
-// writeNow writes what the socket takes without waiting (MSG_DONTWAIT), and
-// never raises SIGPIPE (MSG_NOSIGNAL).
-func (c *bclient) writeNow(p []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, e := unix.SendmsgN(int(fd), p[n:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-			switch e {
-			case nil:
-				n += m
-				continue
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-			default:
-				werr = e
-			}
-			break
-		}
-		return true // never wait for room: what is left is queued
-	})
-	if err == nil {
-		err = werr
-	}
-	return n, err
 }
 
 // drop ends a slow or stuck client, with a log line.
@@ -363,7 +339,7 @@ func (b *broker) session(_ context.Context, conn net.Conn) (ioutil.Stats, error)
 	}
 	c.nick = "user@" + c.name
 	c.moved.Store(time.Now().UnixNano())
-	if sc, ok := conn.(syscall.Conn); ok {
+	if sc, ok := conn.(syscall.Conn); ok && directWrites && !testOnlyPortableBroker {
 		c.raw, _ = sc.SyscallConn()
 	}
 	b.mu.Lock()

@@ -319,3 +319,14 @@ func hasLongLine(b []byte, n int) bool {
 	}
 	return false
 }
+
+// TestBrokerPortable runs the broker tests on the portable path of the
+// platforms without direct non-blocking writes (broker_other.go).
+func TestBrokerPortable(t *testing.T) {
+	testOnlyPortableBroker = true
+	defer func() { testOnlyPortableBroker = false }()
+	t.Run("relay", TestBrokerRelay)
+	t.Run("stalled", TestBrokerStalledClient)
+	t.Run("stalled-only-peer", TestBrokerStalledOnlyPeer)
+	t.Run("chat", TestChatMixedFamilies)
+}

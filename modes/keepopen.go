@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sockcat/sockcat/ioutil"
-	"golang.org/x/sys/unix"
 )
 
 // Keep-open (-k, SPEC §5): clients are served concurrently. Every client's
@@ -487,13 +486,9 @@ func readPooled(c net.Conn, pool *bufPool, use func([]byte) error) error {
 	)
 	err := rc.Read(func(fd uintptr) bool {
 		bp = pool.p.Get().(*[]byte)
-		for {
-			n, rerr = unix.Read(int(fd), *bp)
-			if rerr != unix.EINTR {
-				break
-			}
-		}
-		if rerr == unix.EAGAIN {
+		var wouldBlock bool
+		n, wouldBlock, rerr = readFD(fd, *bp)
+		if wouldBlock {
 			pool.p.Put(bp)
 			bp = nil
 			return false // park until readable, holding nothing

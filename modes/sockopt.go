@@ -5,7 +5,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
 )
 
 // control returns the socket-option hook shared by dialers and listeners:
@@ -18,14 +17,14 @@ func control(cfg *Config) func(network, address string, c syscall.RawConn) error
 		err := c.Control(func(fd uintptr) {
 			set := func(level, opt, v int) {
 				if serr == nil {
-					serr = unix.SetsockoptInt(int(fd), level, opt, v)
+					serr = setsockoptInt(fd, level, opt, v)
 				}
 			}
 			if n.SndBuf > 0 {
-				set(unix.SOL_SOCKET, unix.SO_SNDBUF, n.SndBuf)
+				set(solSocket, soSndbuf, n.SndBuf)
 			}
 			if n.RcvBuf > 0 {
-				set(unix.SOL_SOCKET, unix.SO_RCVBUF, n.RcvBuf)
+				set(solSocket, soRcvbuf, n.RcvBuf)
 			}
 			if strings.HasPrefix(network, "udp") {
 				// Go turns SO_BROADCAST on for every UDP socket; nc leaves it
@@ -35,19 +34,19 @@ func control(cfg *Config) func(network, address string, c syscall.RawConn) error
 				if n.Broadcast {
 					v = 1
 				}
-				set(unix.SOL_SOCKET, unix.SO_BROADCAST, v)
+				set(solSocket, soBroadcast, v)
 			}
 			if n.TTL > 0 {
 				udp := strings.HasPrefix(network, "udp")
 				if isIPv6Network(network, address) {
-					set(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, n.TTL)
+					set(ipprotoIPv6, ipv6UnicastHops, n.TTL)
 					if udp {
-						set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, n.TTL)
+						set(ipprotoIPv6, ipv6MulticastHops, n.TTL)
 					}
 				} else {
-					set(unix.IPPROTO_IP, unix.IP_TTL, n.TTL)
+					set(ipprotoIP, ipTTL, n.TTL)
 					if udp {
-						set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, n.TTL)
+						set(ipprotoIP, ipMulticastTTL, n.TTL)
 					}
 				}
 			}

@@ -63,7 +63,7 @@ func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, e
 		if a != nil {
 			from = a
 		}
-		return n, from, flags&syscall.MSG_TRUNC != 0, err
+		return n, from, flags&msgTrunc != 0, err
 	case interface {
 		ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error)
 	}: // also ownedUnixgram, which removes its path on Close
@@ -73,7 +73,7 @@ func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, e
 		if a != nil {
 			from = a
 		}
-		return n, from, flags&syscall.MSG_TRUNC != 0, err
+		return n, from, flags&msgTrunc != 0, err
 	}
 	n, err = c.Read(b)
 	return n, nil, false, err
