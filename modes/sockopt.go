@@ -4,7 +4,6 @@ import (
 	"net"
 	"strings"
 	"syscall"
-
 )
 
 // control returns the socket-option hook shared by dialers and listeners:
