@@ -47,6 +47,10 @@ type PumpOptions struct {
 	// moved either way for that long. It wraps both directions, so the
 	// zero-copy paths are lost while it is set.
 	IdleTimeout time.Duration
+	// BufferSize, when > 0, is the buffer of the copy loops that cannot
+	// use the zero-copy paths (views, wrapped connections); 0 means
+	// io.Copy's 32 KiB.
+	BufferSize int
 }
 
 // Stats counts what a pump moved.
@@ -139,9 +143,9 @@ func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, op
 		close(upc)
 		upc = nil // never sends: the receive side decides the end
 	} else {
-		go upload(upc, conn, local, !opt.NoShutdown && !opt.SendOnly)
+		go upload(upc, conn, local, !opt.NoShutdown && !opt.SendOnly, opt.BufferSize)
 	}
-	go download(downc, conn, out, opt.SendOnly)
+	go download(downc, conn, out, opt.SendOnly, opt.BufferSize)
 
 	var st Stats
 	var quit, idleC <-chan time.Time
@@ -240,7 +244,7 @@ type copyResult struct {
 
 // upload copies local to conn and then half-closes conn. It is a named
 // function so it is recognisable in goroutine dumps.
-func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool) {
+func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool, size int) {
 	n, handled, err := copyPipe(conn, local) // a pipe on stdin: see splice_linux.go
 	if !handled {
 		if _, isFile := local.(*os.File); !isFile {
@@ -249,7 +253,7 @@ func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool
 			// keep sendfile and splice.
 			local = inputReader{local}
 		}
-		n, err = io.Copy(conn, local)
+		n, err = copyBuffer(conn, local, size)
 	}
 	if err == nil && shutdown {
 		err = closeWrite(conn)
@@ -261,13 +265,32 @@ func upload(res chan<- copyResult, conn net.Conn, local io.Reader, shutdown bool
 // EPIPE can only come from out (a socket read never reports it), which is how
 // a closed stdout is told from a reset peer without wrapping out and losing
 // splice.
-func download(res chan<- copyResult, conn net.Conn, out io.Writer, discard bool) {
+func download(res chan<- copyResult, conn net.Conn, out io.Writer, discard bool, size int) {
 	if discard {
 		out = io.Discard
 	}
-	n, err := io.Copy(out, conn)
+	n, err := copyBuffer(out, conn, size)
 	res <- copyResult{n: n, err: err, outErr: err != nil && isEPIPE(err)}
 }
+
+// copyBuffer is io.Copy with a size-byte buffer when size > 0 (-B). A file
+// on either side keeps io.Copy's zero-copy paths (sendfile, splice);
+// otherwise the buffer is used even between types whose ReadFrom or WriteTo
+// would copy through a fixed 32 KiB one.
+func copyBuffer(dst io.Writer, src io.Reader, size int) (int64, error) {
+	_, srcFile := src.(*os.File)
+	_, dstFile := dst.(*os.File)
+	if size <= 0 || srcFile || dstFile {
+		return io.Copy(dst, src)
+	}
+	return io.CopyBuffer(writerOnly{dst}, readerOnly{src}, make([]byte, size))
+}
+
+// writerOnly and readerOnly hide ReadFrom and WriteTo from io.CopyBuffer.
+type (
+	writerOnly struct{ io.Writer }
+	readerOnly struct{ io.Reader }
+)
 
 // closeWriter is implemented by *net.TCPConn, *net.UnixConn and *tls.Conn.
 type closeWriter interface{ CloseWrite() error }

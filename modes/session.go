@@ -19,6 +19,7 @@ func pumpOptions(cfg *Config) ioutil.PumpOptions {
 		QuitAfter:     cfg.Stream.QuitAfter,
 		StopOnPeerEOF: cfg.StdinTTY,
 		IdleTimeout:   cfg.Stream.IdleTimeout,
+		BufferSize:    cfg.Net.Buffer(),
 	}
 }
 
