@@ -3,7 +3,6 @@ package modes
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -399,15 +398,6 @@ func (b *broker) remove(c *bclient) {
 	}
 	b.list.Store(&list)
 	b.signal() // the floor may have risen
-}
-
-func isClosedErr(err error) bool {
-	return errors.Is(err, net.ErrClosed) || isDeadlineErr(err)
-}
-
-func isDeadlineErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // readClient relays the client's bytes until EOF (nil) or an error.
