@@ -42,14 +42,14 @@ const (
 	execKillGrace = 2 * time.Second
 )
 
-// ExecExitError reports a -e/-c child that did not exit 0.
-type ExecExitError struct {
+// execExitError reports a -e/-c child that did not exit 0.
+type execExitError struct {
 	Prog   string // the program, as the user wrote it
 	Status int    // exit status, or -1 when killed by a signal
 	Signal os.Signal
 }
 
-func (e *ExecExitError) Error() string {
+func (e *execExitError) Error() string {
 	if e.Status < 0 {
 		return fmt.Sprintf("%s: killed by signal %s", e.Prog, signalName(e.Signal))
 	}
@@ -172,9 +172,9 @@ func exitError(prog string, waitErr error) error {
 	var ee *exec.ExitError
 	if errors.As(waitErr, &ee) {
 		if sig, ok := exitSignal(ee); ok {
-			return &ExecExitError{Prog: prog, Status: -1, Signal: sig}
+			return &execExitError{Prog: prog, Status: -1, Signal: sig}
 		}
-		return &ExecExitError{Prog: prog, Status: ee.ExitCode()}
+		return &execExitError{Prog: prog, Status: ee.ExitCode()}
 	}
 	if waitErr != nil {
 		return fmt.Errorf("exec %s: %w", prog, waitErr)
@@ -218,7 +218,7 @@ func execCommand(cfg *Config) (*exec.Cmd, string, error) {
 	if cfg.Serve.ShExec != "" {
 		return shellCommand(cfg.Serve.ShExec), shellName, nil
 	}
-	words, err := SplitWords(cfg.Serve.Exec)
+	words, err := splitWords(cfg.Serve.Exec)
 	if err != nil {
 		return nil, "", fmt.Errorf("--exec: %w", err)
 	}
@@ -238,7 +238,7 @@ func checkExec(s ServeOptions) error {
 	if s.Exec == "" {
 		return nil
 	}
-	words, err := SplitWords(s.Exec)
+	words, err := splitWords(s.Exec)
 	if err != nil {
 		return fmt.Errorf("--exec %q: %w", s.Exec, err)
 	}
@@ -287,12 +287,12 @@ func execEnv(conn net.Conn) []string {
 	}
 }
 
-// SplitWords splits s into words as a POSIX shell would, without expanding
+// splitWords splits s into words as a POSIX shell would, without expanding
 // anything: blanks separate words; '…' keeps everything literally; "…" keeps
 // everything but \" \\ \$ \` and backslash-newline; a backslash outside
 // quotes keeps the next character. $VAR, globs, ~, |, > and ; are ordinary
 // characters: -e runs no shell (use -c for that).
-func SplitWords(s string) ([]string, error) {
+func splitWords(s string) ([]string, error) {
 	var (
 		words []string
 		cur   strings.Builder

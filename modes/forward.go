@@ -26,9 +26,9 @@ import (
 // relay and give that up. "Received" is what the client sent (written to -o,
 // dumped with '<'), "sent" is what went back to it from the target.
 
-// DefaultForwardIdle is how long a UDP sender relayed by --forward, or fed
+// defaultForwardIdle is how long a UDP sender relayed by --forward, or fed
 // to a -e/-c child, may stay silent before it is forgotten (-i overrides).
-const DefaultForwardIdle = 60 * time.Second
+const defaultForwardIdle = 60 * time.Second
 
 // forwardTarget is a parsed --forward address.
 type forwardTarget struct {

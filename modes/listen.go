@@ -14,11 +14,11 @@ import (
 	"github.com/sockcat/sockcat/ioutil"
 )
 
-// Listen accepts stream connections (TCP, or Unix with -U) and serves them
+// listenStreams accepts stream connections (TCP, or Unix with -U) and serves them
 // through the engine: one connection and exit with its status, or many
 // concurrently with -k. The endpoint of each session is stdio, a child
 // (-e/-c), the broker (--broker/--chat) or a target (--forward).
-func Listen(ctx context.Context, cfg *Config, stdio Stdio) error {
+func listenStreams(ctx context.Context, cfg *Config, stdio Stdio) error {
 	ln, f, err := openListener(ctx, cfg, stdio)
 	if err != nil {
 		return err

@@ -236,11 +236,11 @@ func Run(ctx context.Context, cfg *Config, stdio Stdio) error {
 	case cfg.Scan:
 		return Scan(ctx, cfg, stdio)
 	case cfg.Listen && cfg.UDP:
-		return ListenUDP(ctx, cfg, stdio)
+		return listenUDP(ctx, cfg, stdio)
 	case cfg.Listen:
-		return Listen(ctx, cfg, stdio)
+		return listenStreams(ctx, cfg, stdio)
 	case cfg.UDP:
-		return ConnectUDP(ctx, cfg, stdio)
+		return connectUDP(ctx, cfg, stdio)
 	default:
 		return Connect(ctx, cfg, stdio)
 	}
@@ -249,11 +249,17 @@ func Run(ctx context.Context, cfg *Config, stdio Stdio) error {
 // logf writes one event line to stderr when -v is set.
 func logf(cfg *Config, stdio Stdio, format string, args ...any) {
 	if cfg.Verbose {
-		fmt.Fprintf(stdio.Err, "sockcat: "+format+"\n", args...)
+		printLine(stdio.Err, format, args...)
 	}
 }
 
 // warnf writes a warning the spec requires whatever -v says.
 func warnf(stdio Stdio, format string, args ...any) {
-	fmt.Fprintf(stdio.Err, "sockcat: warning: "+format+"\n", args...)
+	printLine(stdio.Err, "warning: "+format, args...)
+}
+
+// printLine writes one "sockcat: …" line to w: the one place modes prints
+// its lines (events, warnings, the summary, digests).
+func printLine(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "sockcat: "+format+"\n", args...)
 }

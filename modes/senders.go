@@ -261,7 +261,7 @@ func serveSenders(ctx context.Context, cfg *Config, stdio Stdio, pc *net.UDPConn
 	}
 	idle := cfg.Stream.IdleTimeout
 	if idle <= 0 {
-		idle = DefaultForwardIdle
+		idle = defaultForwardIdle
 	}
 	ln := newPacketListener(pc, idle, maxConns(cfg), cfg.Net.Buffer())
 	defer ln.stop()

@@ -16,9 +16,9 @@ import (
 	"github.com/sockcat/sockcat/ioutil"
 )
 
-// ConnectUDP sends stdin as datagrams to HOST PORT (or a Unix datagram socket
+// connectUDP sends stdin as datagrams to HOST PORT (or a Unix datagram socket
 // with -U) and prints every datagram received, boundaries kept (SPEC §4).
-func ConnectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
+func connectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	var (
 		c   net.Conn
 		err error
@@ -392,10 +392,10 @@ func (d *dgramSession) send(ctx context.Context, p []byte) error {
 	return nil
 }
 
-// ListenUDP prints datagrams from every sender and sends stdin to the most
+// listenUDP prints datagrams from every sender and sends stdin to the most
 // recent one (SPEC §4). It runs until interrupted, the idle timeout, or -q
 // after stdin EOF.
-func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
+func listenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	c, err := listenPacket(ctx, cfg)
 	if err != nil {
 		return err

@@ -94,7 +94,6 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 	return v, nil
 }
 
-
 // stdinSide is the text level of stdin: the -P input counter, --delay and
 // the line framing of datagrams, -C.
 func stdinSide(ctx context.Context, cfg *Config, stdio Stdio, kind viewKind) (in io.Reader, stdinCount *ioutil.Counter, total int64, framed bool) {
