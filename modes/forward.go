@@ -231,7 +231,10 @@ func (t *tap) observer(toTarget bool) ioutil.Observer {
 
 // relay copies client ↔ target until both directions are done.
 func relay(ctx context.Context, cfg *Config, client, target net.Conn, t *tap) (ioutil.Stats, error) {
-	stop := context.AfterFunc(ctx, func() { target.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() {
+		client.SetDeadline(aLongTimeAgo)
+		target.SetDeadline(aLongTimeAgo)
+	})
 	defer stop()
 	datagrams := isPacket(target)
 	up, down := make(chan halfResult, 1), make(chan halfResult, 1)
