@@ -144,6 +144,7 @@ func listenFlags() []cli.Flag {
 		valueOpt("allow-file", nil, catListen, "read --allow rules from `FILE`"),
 		valueOpt("deny-file", nil, catListen, "read --deny rules from `FILE`"),
 		valueOpt("addr-file", nil, catListen, "write the bound address to `FILE` once listening"),
+		valueOpt("forward", nil, catListen, "relay each session to `TARGET` (HOST:PORT, [V6]:PORT or unix:PATH) instead of stdio"),
 	}
 }
 

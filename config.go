@@ -159,6 +159,10 @@ func serveOptions(r *flagReader, cfg *modes.Config) {
 	cfg.Serve.Deny = c.StringSlice("deny")
 	cfg.Serve.AllowFile = c.String("allow-file")
 	cfg.Serve.DenyFile = c.String("deny-file")
+	cfg.Forward = c.String("forward")
+	if c.IsSet("forward") && strings.TrimSpace(cfg.Forward) == "" {
+		r.fail(errors.New("--forward: empty target"))
+	}
 	if c.IsSet("exec") && strings.TrimSpace(cfg.Serve.Exec) == "" {
 		r.fail(errors.New("--exec: empty command"))
 	}

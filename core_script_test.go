@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -67,22 +66,4 @@ func cmdClosedPort(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Defer(closeFn)
 	ts.Setenv(args[0], strconv.Itoa(port))
-}
-
-// reserveClosedPort binds a TCP socket on 127.0.0.1:0 without listening.
-func reserveClosedPort() (int, func(), error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		unix.Close(fd)
-		return 0, nil, err
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		unix.Close(fd)
-		return 0, nil, err
-	}
-	return sa.(*unix.SockaddrInet4).Port, func() { unix.Close(fd) }, nil
 }

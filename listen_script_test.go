@@ -109,7 +109,9 @@ func TestListenModesExitCodes(t *testing.T) {
 		{"allow with -U", []string{"-l", "-U", "--allow", "::1", filepath.Join(dir, "s")}, exitUsage, "cannot be combined with -U"},
 		{"exec quote", []string{"-l", "-e", `cat "x`, "0"}, exitUsage, "unterminated double quote"},
 		{"exec missing", []string{"-l", "-e", "no-such-program-sockcat", "0"}, exitUsage, "no-such-program-sockcat: executable file not found"},
-		{"exec with -u", []string{"-l", "-u", "-e", "cat", "0"}, exitUsage, "not -u"},
+		{"exec with -U -u", []string{"-l", "-U", "-u", "-e", "cat", filepath.Join(dir, "g")}, exitUsage, "not -U -u"},
+		{"exec with a view", []string{"-l", "-e", "cat", "--encoding", "hex", "0"}, exitUsage, "cannot be combined with --exec/--sh-exec"},
+		{"exec with -C", []string{"-l", "-c", "cat", "-C", "0"}, exitUsage, "cannot be combined with --exec/--sh-exec"},
 		{"join not multicast", []string{"-l", "-u", "--join", "192.0.2.1", "0"}, exitUsage, "want a multicast address"},
 		{"unix path not a socket", []string{"-l", "-U", notsock}, exitFailure, "not a socket"},
 	}

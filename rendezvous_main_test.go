@@ -85,7 +85,7 @@ func TestRunRendezvousServesAndInterrupts(t *testing.T) {
 	if m, err := b.Recv(ctx); err != nil || string(m) != "hello" {
 		t.Fatalf("got %q, %v", m, err)
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	interruptSelf(t, syscall.SIGINT)
 	select {
 	case code := <-done:
 		if code != exitInterrupted {

@@ -268,7 +268,7 @@ func TestRunInterrupted(t *testing.T) {
 			defer c.Close()
 			c.Write([]byte("12345"))
 			time.Sleep(100 * time.Millisecond) // let the listener accept and read
-			syscall.Kill(os.Getpid(), sig)
+			interruptSelf(t, sig)
 			select {
 			case code := <-done:
 				if code != exitInterrupted {

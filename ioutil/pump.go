@@ -47,6 +47,10 @@ type PumpOptions struct {
 	// moved either way for that long. It wraps both directions, so the
 	// zero-copy paths are lost while it is set.
 	IdleTimeout time.Duration
+	// BufferSize, when > 0, is the buffer of the copy loops that cannot
+	// use the zero-copy paths (views, wrapped connections, a pipe on
+	// stdin); 0 means each path's default.
+	BufferSize int
 }
 
 // Stats counts what a pump moved.
@@ -160,9 +164,9 @@ func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, op
 		f, ok := local.(*os.File)
 		p.localRegular = ok && isRegular(f)
 		p.upRunning = true
-		go upload(p.upc, conn, local, countWriter{conn, &p.sent, &p.writing}, !opt.NoShutdown && !opt.SendOnly)
+		go upload(p.upc, conn, local, countWriter{conn, &p.sent, &p.writing}, !opt.NoShutdown && !opt.SendOnly, opt.BufferSize)
 	}
-	go download(p.downc, conn, out, opt.SendOnly)
+	go download(p.downc, conn, out, opt.SendOnly, opt.BufferSize)
 	if p.idle != nil {
 		t := time.NewTicker(idleCheck(opt.IdleTimeout))
 		defer t.Stop()
@@ -351,19 +355,19 @@ type copyResult struct {
 // empty and the kernel can tell whether the peer has sent anything, it
 // leaves the FIN to [Pump] (see [emptyInputGrace]). It is a named function
 // so it is recognisable in goroutine dumps.
-func upload(res chan<- copyResult, conn net.Conn, local io.Reader, cw countWriter, shutdown bool) {
-	n, handled, err := copyPipe(conn, local, cw.n) // a pipe on stdin: see splice_linux.go
+func upload(res chan<- copyResult, conn net.Conn, local io.Reader, cw countWriter, shutdown bool, size int) {
+	n, handled, err := copyPipeBuffer(conn, local, size, cw.n) // a pipe on stdin: see splice_linux.go
 	if !handled {
 		f, isFile := local.(*os.File)
 		switch {
 		case isFile && isRegular(f):
 			n, err = io.Copy(conn, local) // sendfile; a deadline returns the count so far
 		case isFile:
-			n, err = io.Copy(cw, local) // a terminal or device
+			n, err = copyBuffer(cw, local, size) // a terminal or device
 		default:
 			// Views and test readers: tag their errors so an encoding
 			// error is not blamed on the peer.
-			n, err = io.Copy(cw, inputReader{local})
+			n, err = copyBuffer(cw, inputReader{local}, size)
 		}
 	}
 	held := false
@@ -419,13 +423,32 @@ func resetOnClose(conn net.Conn) {
 // EPIPE can only come from out (a socket read never reports it), which is how
 // a closed stdout is told from a reset peer without wrapping out and losing
 // splice.
-func download(res chan<- copyResult, conn net.Conn, out io.Writer, discard bool) {
+func download(res chan<- copyResult, conn net.Conn, out io.Writer, discard bool, size int) {
 	if discard {
 		out = io.Discard
 	}
-	n, err := io.Copy(out, conn)
+	n, err := copyBuffer(out, conn, size)
 	res <- copyResult{n: n, err: err, outErr: err != nil && isEPIPE(err)}
 }
+
+// copyBuffer is io.Copy with a size-byte buffer when size > 0 (-B). A file
+// on either side keeps io.Copy's zero-copy paths (sendfile, splice);
+// otherwise the buffer is used even between types whose ReadFrom or WriteTo
+// would copy through a fixed 32 KiB one.
+func copyBuffer(dst io.Writer, src io.Reader, size int) (int64, error) {
+	_, srcFile := src.(*os.File)
+	_, dstFile := dst.(*os.File)
+	if size <= 0 || srcFile || dstFile {
+		return io.Copy(dst, src)
+	}
+	return io.CopyBuffer(writerOnly{dst}, readerOnly{src}, make([]byte, size))
+}
+
+// writerOnly and readerOnly hide ReadFrom and WriteTo from io.CopyBuffer.
+type (
+	writerOnly struct{ io.Writer }
+	readerOnly struct{ io.Reader }
+)
 
 // closeWriter is implemented by *net.TCPConn, *net.UnixConn and *tls.Conn.
 type closeWriter interface{ CloseWrite() error }

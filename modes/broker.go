@@ -3,7 +3,6 @@ package modes
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sockcat/sockcat/ioutil"
-	"golang.org/x/sys/unix"
 )
 
 // --broker and --chat (SPEC §5): every client's bytes go to every other
@@ -82,28 +80,15 @@ const (
 	chatServerName = "server"
 )
 
-// Broker relays every client's bytes to every other client (SPEC §5).
-func Broker(ctx context.Context, cfg *Config, stdio Stdio) error {
-	ln, err := listenStream(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	if err := announce(cfg, stdio, ln.Addr()); err != nil {
-		return err
-	}
-	defer mapPort(ctx, cfg, stdio, ln.Addr())() // --map-port: deleted on every way out
-	f, err := newFilter(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if cfg.TLS.Enabled {
-		if ln, err = tlsListener(cfg, stdio, ln); err != nil {
-			return err
-		}
-	}
+// serveBroker relays every client's bytes to every other client (SPEC §5),
+// each session a member of the relay.
+func serveBroker(ctx context.Context, cfg *Config, stdio Stdio, ln net.Listener, f *filter) error {
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
+		return err
+	}
+	if err := announce(cfg, stdio, ln.Addr()); err != nil {
+		v.Close()
 		return err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -122,11 +107,8 @@ func Broker(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if !cfg.Stream.RecvOnly {
 		go b.broadcastInput(ctx, v.In) // not joined: see serveKeepOpen
 	}
-	err = acceptLoop(ctx, cfg, ln, f, stdio, b.admit)
+	err = newCore(cfg, stdio, ln, f, b.session).serve(ctx) // every session has ended
 	cause := context.Cause(ctx)
-	cancel(nil)
-	ln.Close()
-	b.closeAll()
 	if cerr := v.Close(); err == nil {
 		err = cerr
 	}
@@ -134,6 +116,11 @@ func Broker(ctx context.Context, cfg *Config, stdio Stdio) error {
 	report(cfg, stdio, v, nil, ioutil.Stats{Sent: b.sent.Load(), Received: b.received.Load()}, time.Since(start), end) // -v summary, --sha256, --stats-json
 	return end
 }
+
+// testOnlyPortableBroker makes the broker use its portable path (every
+// chunk through the client's queue and writer) on Linux too, so the tests
+// cover the fallback of other platforms.
+var testOnlyPortableBroker bool
 
 // broker is the shared state of --broker/--chat.
 type broker struct {
@@ -153,9 +140,7 @@ type broker struct {
 
 	mu     sync.Mutex // guards following, and changes of list
 	unixNo int        // names Unix clients, which have no address
-	closed bool
 
-	wg       sync.WaitGroup
 	sent     atomic.Int64 // bytes written to clients
 	received atomic.Int64 // bytes read from clients
 }
@@ -175,6 +160,8 @@ type bclient struct {
 	gone   chan struct{} // closed when its I/O must stop
 	once   sync.Once
 	drops  atomic.Bool
+	sent   atomic.Int64 // bytes written to it
+	recvd  atomic.Int64 // bytes read from it
 }
 
 func (c *bclient) kill() {
@@ -196,6 +183,7 @@ func (c *bclient) send(b *broker, p []byte, floor int64) {
 		n, err := c.writeNow(p)
 		if n > 0 {
 			b.sent.Add(int64(n))
+			c.sent.Add(int64(n))
 			c.moved.Store(time.Now().UnixNano())
 		}
 		if err != nil {
@@ -215,34 +203,6 @@ func (c *bclient) send(b *broker, p []byte, floor int64) {
 	default:
 		b.drop(c, fmt.Sprintf("%d writes queued", cap(c.q)))
 	}
-}
-
-// writeNow writes what the socket takes without waiting (MSG_DONTWAIT), and
-// never raises SIGPIPE (MSG_NOSIGNAL).
-func (c *bclient) writeNow(p []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, e := unix.SendmsgN(int(fd), p[n:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-			switch e {
-			case nil:
-				n += m
-				continue
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-			default:
-				werr = e
-			}
-			break
-		}
-		return true // never wait for room: what is left is queued
-	})
-	if err == nil {
-		err = werr
-	}
-	return n, err
 }
 
 // drop ends a slow or stuck client, with a log line.
@@ -355,8 +315,10 @@ func (b *broker) mustWait(c *bclient) bool {
 			x.behind.CompareAndSwap(0, now)
 			since = x.behind.Load()
 		}
-		if d := time.Duration(now - since); d >= brokerGrace {
-			b.drop(x, fmt.Sprintf("still %s behind the fastest client after %v", ioutil.FormatSize(lag), brokerGrace))
+		// Behind but still taking bytes: the senders wait for it. Dropped
+		// only when it has stopped making progress.
+		if idle := time.Duration(now - x.moved.Load()); time.Duration(now-since) >= brokerGrace && idle >= brokerStall {
+			b.drop(x, fmt.Sprintf("%s behind the fastest client and nothing taken for %v", ioutil.FormatSize(lag), idle.Round(time.Millisecond)))
 			continue
 		}
 		wait = true
@@ -364,17 +326,9 @@ func (b *broker) mustWait(c *bclient) bool {
 	return wait
 }
 
-// admit adds a client, or closes it at once at the -m cap.
-func (b *broker) admit(conn net.Conn) {
+// session runs one admitted client: its reader here, its writer beside it.
+func (b *broker) session(_ context.Context, conn net.Conn) (ioutil.Stats, error) {
 	setNoDelay(conn)
-	b.mu.Lock()
-	old := *b.list.Load()
-	if b.closed || len(old) >= maxConns(b.cfg) {
-		b.mu.Unlock()
-		logf(b.cfg, b.stdio, "refused connection from %s: %d clients connected (-m %d)", peerName(conn), len(old), maxConns(b.cfg))
-		conn.Close()
-		return
-	}
 	c := &bclient{
 		conn:  conn,
 		name:  peerName(conn),
@@ -384,69 +338,39 @@ func (b *broker) admit(conn net.Conn) {
 	}
 	c.nick = "user@" + c.name
 	c.moved.Store(time.Now().UnixNano())
-	if sc, ok := conn.(syscall.Conn); ok {
+	if sc, ok := conn.(syscall.Conn); ok && directWrites && !testOnlyPortableBroker {
 		c.raw, _ = sc.SyscallConn()
 	}
+	b.mu.Lock()
 	if _, ok := conn.RemoteAddr().(*net.UnixAddr); ok {
 		b.unixNo++
 		c.name = "unix client " + strconv.Itoa(b.unixNo)
 		c.nick = "user@unix:" + strconv.Itoa(b.unixNo)
 	}
+	old := *b.list.Load()
 	list := append(append(make([]*bclient, 0, len(old)+1), old...), c)
 	b.list.Store(&list)
-	b.wg.Add(1)
 	b.mu.Unlock()
-
-	logf(b.cfg, b.stdio, "connection from %s (%d connected)", c.name, len(list))
 	if b.chat {
 		c.send(b, fmt.Appendf(nil, "<announce> you are %s; %d connected\n", c.nick, len(list)), 0)
 		b.announce(c, fmt.Appendf(nil, "<announce> %s joined\n", c.nick))
 	}
-	go b.serveClient(c)
-}
 
-// remove takes c out of the relay list and reports how many remain.
-func (b *broker) remove(c *bclient) (int, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	old := *b.list.Load()
-	list := make([]*bclient, 0, len(old))
-	found := false
-	for _, x := range old {
-		if x == c {
-			found = true
-			continue
-		}
-		list = append(list, x)
-	}
-	b.list.Store(&list)
-	b.signal() // the floor may have risen
-	return len(list), found
-}
-
-// serveClient runs one client's reader here and its writer beside it.
-func (b *broker) serveClient(c *bclient) {
-	defer b.wg.Done()
 	wrote := make(chan struct{})
 	go b.writeClient(c, wrote)
 	err := b.readClient(c)
-	n, _ := b.remove(c)
+	b.remove(c)
 	if err == nil {
 		close(c.leave) // half-closed: send what is queued, then FIN
-	} else {
-		c.kill()
+		t := time.NewTimer(brokerStall)
+		select { // a leaver that does not take its queue is not waited on
+		case <-wrote:
+		case <-t.C:
+		}
+		t.Stop()
 	}
-	<-wrote
 	c.kill()
-	c.conn.Close()
-	switch {
-	case c.drops.Load():
-		logf(b.cfg, b.stdio, "%s dropped (%d connected)", c.name, n)
-	case err != nil && !errors.Is(err, errStdoutGone) && !isClosedErr(err):
-		logf(b.cfg, b.stdio, "%s: %v (%d connected)", c.name, reason(err), n)
-	default:
-		logf(b.cfg, b.stdio, "%s disconnected (%d connected)", c.name, n)
-	}
+	<-wrote
 	if b.chat {
 		what := "left"
 		if c.drops.Load() {
@@ -454,15 +378,26 @@ func (b *broker) serveClient(c *bclient) {
 		}
 		b.announce(c, fmt.Appendf(nil, "<announce> %s %s\n", c.nick, what))
 	}
+	st := ioutil.Stats{Sent: c.sent.Load(), Received: c.recvd.Load()}
+	if c.drops.Load() {
+		return st, errDropped
+	}
+	return st, err
 }
 
-func isClosedErr(err error) bool {
-	return errors.Is(err, net.ErrClosed) || isDeadlineErr(err)
-}
-
-func isDeadlineErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+// remove takes c out of the relay list.
+func (b *broker) remove(c *bclient) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := *b.list.Load()
+	list := make([]*bclient, 0, len(old))
+	for _, x := range old {
+		if x != c {
+			list = append(list, x)
+		}
+	}
+	b.list.Store(&list)
+	b.signal() // the floor may have risen
 }
 
 // readClient relays the client's bytes until EOF (nil) or an error.
@@ -476,6 +411,7 @@ func (b *broker) readClient(c *bclient) error {
 		}
 		err := readPooled(c.conn, b.pool, func(p []byte) error {
 			b.received.Add(int64(len(p)))
+			c.recvd.Add(int64(len(p)))
 			var chunk []byte
 			if b.chat {
 				chunk = lines.feed(p, prefix, maxLine)
@@ -567,6 +503,7 @@ func (b *broker) writeClient(c *bclient, done chan<- struct{}) {
 			b.signal()
 		}
 		b.sent.Add(m)
+		c.sent.Add(m)
 		if err != nil {
 			c.kill()
 			return
@@ -635,17 +572,6 @@ func (b *broker) room(ctx context.Context, c *bclient) bool {
 			return false
 		}
 	}
-}
-
-// closeAll ends every client and waits for them.
-func (b *broker) closeAll() {
-	b.mu.Lock()
-	b.closed = true
-	for _, c := range *b.list.Load() {
-		c.kill()
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
 }
 
 // setNoDelay turns Nagle's algorithm off on a TCP connection, also under TLS.

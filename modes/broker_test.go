@@ -116,7 +116,7 @@ func TestBrokerStalledClient(t *testing.T) {
 	// The stalled client keeps a small receive buffer, as a stuck program's
 	// socket fills; it never reads.
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return rc.Control(func(fd uintptr) { setsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 	}}
 	stalled, err := d.Dial("tcp", srv.addr)
 	if err != nil {
@@ -318,4 +318,80 @@ func hasLongLine(b []byte, n int) bool {
 		}
 	}
 	return false
+}
+
+// TestBrokerPortable runs the broker tests on the portable path of the
+// platforms without direct non-blocking writes (broker_other.go).
+func TestBrokerPortable(t *testing.T) {
+	testOnlyPortableBroker = true
+	defer func() { testOnlyPortableBroker = false }()
+	t.Run("relay", TestBrokerRelay)
+	t.Run("stalled", TestBrokerStalledClient)
+	t.Run("stalled-only-peer", TestBrokerStalledOnlyPeer)
+	t.Run("chat", TestChatMixedFamilies)
+}
+
+// TestBrokerSlowSteadyReaders: readers that keep reading, only slower than
+// the others (here 4 MiB/s against unthrottled ones), are never dropped:
+// each of the ten receives all 12 MiB (issue 10: two of ten were dropped
+// for being "2.10 MiB behind after 250ms").
+func TestBrokerSlowSteadyReaders(t *testing.T) {
+	const (
+		size    = 12 << 20
+		readers = 10
+		slow    = 3 // readers 0..slow-1 are throttled
+	)
+	errb := &srvBuffer{}
+	cfg := listenCfg()
+	cfg.Serve.Broker = true
+	cfg.Verbose = true
+	srv := startServer(t, cfg, Stdio{In: strings.NewReader(""), Out: io.Discard, Err: errb})
+	sender := dial(t, "tcp", srv.addr)
+	rs := make([]net.Conn, readers)
+	for i := range rs {
+		rs[i] = dial(t, "tcp", srv.addr)
+	}
+	errb.waitFor(t, fmt.Sprintf("(%d connected)", readers+1))
+
+	payload := payloadFor(0, 1, size, 5)
+	want := sha256.Sum256(payload)
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.SetReadDeadline(time.Now().Add(srvWait))
+			h := sha256.New()
+			var src io.Reader = r
+			if i < slow {
+				src = &throttled{r: r, chunk: 64 << 10, every: 16 * time.Millisecond}
+			}
+			n, err := io.CopyN(h, src, size)
+			if err != nil {
+				t.Errorf("reader %d (slow: %t): %d of %d bytes: %v", i, i < slow, n, size, err)
+				return
+			}
+			if [32]byte(h.Sum(nil)) != want {
+				t.Errorf("reader %d: sha256 differs", i)
+			}
+		}()
+	}
+	go sender.Write(payload)
+	wg.Wait()
+	if strings.Contains(errb.String(), "dropped") {
+		t.Errorf("a steady reader was dropped:\n%s", errb.String())
+	}
+}
+
+// throttled reads at most chunk bytes every interval: a slow but steady
+// reader.
+type throttled struct {
+	r     io.Reader
+	chunk int
+	every time.Duration
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	time.Sleep(t.every)
+	return t.r.Read(p[:min(len(p), t.chunk)])
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sockcat/sockcat/ioutil"
@@ -43,38 +42,45 @@ const (
 	execKillGrace = 2 * time.Second
 )
 
-// ExecExitError reports a -e/-c child that did not exit 0.
-type ExecExitError struct {
+// execExitError reports a -e/-c child that did not exit 0.
+type execExitError struct {
 	Prog   string // the program, as the user wrote it
 	Status int    // exit status, or -1 when killed by a signal
-	Signal syscall.Signal
+	Signal os.Signal
 }
 
-func (e *ExecExitError) Error() string {
+func (e *execExitError) Error() string {
 	if e.Status < 0 {
-		return fmt.Sprintf("%s: killed by signal %d (%v)", e.Prog, int(e.Signal), e.Signal)
+		return fmt.Sprintf("%s: killed by signal %s", e.Prog, signalName(e.Signal))
 	}
 	return fmt.Sprintf("%s: exit status %d", e.Prog, e.Status)
 }
 
-// execConn runs -e/-c with conn as the program's stdin and stdout, and
-// returns once the program has exited and the session is over.
-func execConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) error {
+// child is a started -e/-c program and the pipes to it.
+type child struct {
+	cmd  *exec.Cmd
+	prog string
+	in   *os.File // its stdin, written by sockcat
+	out  *os.File // its stdout, read by sockcat
+}
+
+// startChild starts -e/-c for conn, with the SOCKCAT_* variables.
+func startChild(cfg *Config, conn net.Conn, stdio Stdio) (*child, error) {
 	cmd, prog, err := execCommand(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd.Env = append(os.Environ(), execEnv(conn)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so an interrupt reaches the whole tree
+	setProcessGroup(cmd) // so an interrupt reaches the whole tree
 	inR, inW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("exec %s: %w", prog, err)
+		return nil, fmt.Errorf("exec %s: %w", prog, err)
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		inR.Close()
 		inW.Close()
-		return fmt.Errorf("exec %s: %w", prog, err)
+		return nil, fmt.Errorf("exec %s: %w", prog, err)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, stdio.Err
 	err = cmd.Start()
@@ -83,70 +89,95 @@ func execConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) erro
 	if err != nil {
 		inW.Close()
 		outR.Close()
-		return fmt.Errorf("exec %s: %w", prog, reason(err))
+		return nil, fmt.Errorf("exec %s: %w", prog, reason(err))
 	}
-	logf(cfg, stdio, "started %s (pid %d) for %s", prog, cmd.Process.Pid, peerName(conn))
+	return &child{cmd: cmd, prog: prog, in: inW, out: outR}, nil
+}
 
+// execConn runs -e/-c with conn as the program's stdin and stdout, and
+// returns once the program has exited and the session is over.
+func execConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) (ioutil.Stats, error) {
+	ch, err := startChild(cfg, conn, stdio)
+	if err != nil {
+		return ioutil.Stats{}, err
+	}
+	logf(cfg, stdio, "started %s (pid %d) for %s", ch.prog, ch.cmd.Process.Pid, peerName(conn))
 	exited := make(chan struct{})
-	interrupted := context.AfterFunc(ctx, func() {
-		conn.SetDeadline(aLongTimeAgo)
-		inW.SetDeadline(aLongTimeAgo)
-		outR.SetDeadline(aLongTimeAgo)
-		signalGroup(cmd.Process.Pid, syscall.SIGTERM)
-		t := time.NewTimer(execKillGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			signalGroup(cmd.Process.Pid, syscall.SIGKILL)
-		case <-exited:
-		}
-	})
+	interrupted := context.AfterFunc(ctx, func() { ch.interrupt(conn, exited) })
 	defer interrupted()
 
 	var wg sync.WaitGroup
-	var sendErr error
+	var up, down halfResult
 	wg.Add(2)
-	go func() { // the client's bytes to the child's stdin
-		defer wg.Done()
-		toChild(conn, inW)
-	}()
-	go func() { // the child's stdout to the client, then FIN
-		defer wg.Done()
-		sendErr = fromChild(conn, outR, cfg.Stream.NoShutdown)
-	}()
+	go toChild(&wg, &up, conn, ch.in, cfg.Net.Buffer())
+	go fromChild(&wg, &down, conn, ch.out, cfg.Stream.NoShutdown, cfg.Net.Buffer())
 
-	waitErr := cmd.Wait()
+	waitErr := ch.cmd.Wait()
 	close(exited)
 	// The child is gone; its stdout may still be held by a process it
 	// started, which then owns the session. Once that ends too, give the
 	// client execLinger to close its side.
 	lingerDone := make(chan struct{})
-	go func() {
-		select {
-		case <-time.After(execLinger):
-			conn.SetReadDeadline(aLongTimeAgo)
-		case <-lingerDone:
-		}
-	}()
+	var lwg sync.WaitGroup
+	lwg.Add(1)
+	go linger(&lwg, conn, lingerDone)
 	wg.Wait()
 	close(lingerDone)
+	lwg.Wait()
 
+	st := ioutil.Stats{Sent: down.n, Received: up.n, SendDone: down.err == nil}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return st, ctx.Err()
 	}
+	if err := exitError(ch.prog, waitErr); err != nil {
+		return st, err
+	}
+	if down.err != nil {
+		return st, describe("send to", peerName(conn), down.err)
+	}
+	return st, nil
+}
+
+// interrupt ends an interrupted session: I/O stops, the child's group gets
+// SIGTERM, and SIGKILL after execKillGrace unless it exited.
+func (ch *child) interrupt(conn net.Conn, exited <-chan struct{}) {
+	conn.SetDeadline(aLongTimeAgo)
+	ch.in.SetDeadline(aLongTimeAgo)
+	ch.out.SetDeadline(aLongTimeAgo)
+	signalGroup(ch.cmd.Process.Pid, sigTERM)
+	t := time.NewTimer(execKillGrace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		signalGroup(ch.cmd.Process.Pid, sigKILL)
+	case <-exited:
+	}
+}
+
+// linger gives the client execLinger to close its side once the child has
+// exited, then ends the read from it.
+func linger(wg *sync.WaitGroup, conn net.Conn, done <-chan struct{}) {
+	defer wg.Done()
+	t := time.NewTimer(execLinger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		conn.SetReadDeadline(aLongTimeAgo)
+	case <-done:
+	}
+}
+
+// exitError is the error of a child that did not exit 0.
+func exitError(prog string, waitErr error) error {
 	var ee *exec.ExitError
 	if errors.As(waitErr, &ee) {
-		st, _ := ee.Sys().(syscall.WaitStatus)
-		if st.Signaled() {
-			return &ExecExitError{Prog: prog, Status: -1, Signal: st.Signal()}
+		if sig, ok := exitSignal(ee); ok {
+			return &execExitError{Prog: prog, Status: -1, Signal: sig}
 		}
-		return &ExecExitError{Prog: prog, Status: ee.ExitCode()}
+		return &execExitError{Prog: prog, Status: ee.ExitCode()}
 	}
 	if waitErr != nil {
 		return fmt.Errorf("exec %s: %w", prog, waitErr)
-	}
-	if sendErr != nil {
-		return describe("send to", peerName(conn), sendErr)
 	}
 	return nil
 }
@@ -155,44 +186,39 @@ func execConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) erro
 // the client's EOF. If the child stops reading, the rest of the client's
 // bytes are read and dropped, so the client is not reset while the child is
 // still answering.
-func toChild(conn net.Conn, w *os.File) {
-	_, err := io.Copy(w, conn)
+func toChild(wg *sync.WaitGroup, res *halfResult, conn net.Conn, w *os.File, size int) {
+	defer wg.Done()
+	n, err := io.CopyBuffer(w, conn, make([]byte, size))
 	w.Close()
 	if err != nil && isEPIPE(err) {
 		io.Copy(io.Discard, conn)
 	}
+	*res = halfResult{n, err}
 }
 
 // fromChild copies the child's stdout to the client and half-closes the
-// connection at its end. It returns the error that kept output from the
-// client, if any.
-func fromChild(conn net.Conn, r *os.File, noShutdown bool) error {
-	_, err := io.Copy(conn, r)
+// connection at its end. Its error is what kept output from the client.
+func fromChild(wg *sync.WaitGroup, res *halfResult, conn net.Conn, r *os.File, noShutdown bool, size int) {
+	defer wg.Done()
+	n, err := io.CopyBuffer(conn, r, make([]byte, size))
 	r.Close() // a child still writing now gets EPIPE
 	if err != nil {
-		return &ioutil.SendError{Err: err}
+		*res = halfResult{n, &ioutil.SendError{Sent: n, Err: err}}
+		return
 	}
 	if !noShutdown {
 		ioutil.CloseWrite(conn)
 	}
-	return nil
-}
-
-// signalGroup signals the child's process group (it was started with
-// Setpgid, so the group id is its pid).
-func signalGroup(pid int, sig syscall.Signal) {
-	if err := syscall.Kill(-pid, sig); err != nil {
-		syscall.Kill(pid, sig)
-	}
+	*res = halfResult{n, nil}
 }
 
 // execCommand builds the command of -e (split into words, nothing expanded)
 // or -c (/bin/sh -c CMD), and the name used in messages.
 func execCommand(cfg *Config) (*exec.Cmd, string, error) {
 	if cfg.Serve.ShExec != "" {
-		return exec.Command("/bin/sh", "-c", cfg.Serve.ShExec), "sh -c", nil
+		return shellCommand(cfg.Serve.ShExec), shellName, nil
 	}
-	words, err := SplitWords(cfg.Serve.Exec)
+	words, err := splitWords(cfg.Serve.Exec)
 	if err != nil {
 		return nil, "", fmt.Errorf("--exec: %w", err)
 	}
@@ -212,7 +238,7 @@ func checkExec(s ServeOptions) error {
 	if s.Exec == "" {
 		return nil
 	}
-	words, err := SplitWords(s.Exec)
+	words, err := splitWords(s.Exec)
 	if err != nil {
 		return fmt.Errorf("--exec %q: %w", s.Exec, err)
 	}
@@ -261,59 +287,12 @@ func execEnv(conn net.Conn) []string {
 	}
 }
 
-// serveExecKeepOpen runs -e/-c for every client, concurrently, under -k.
-func serveExecKeepOpen(ctx context.Context, cfg *Config, ln net.Listener, f *filter, stdio Stdio) error {
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex // guards active
-		active int
-	)
-	admit := func(c net.Conn) {
-		mu.Lock()
-		if active >= maxConns(cfg) {
-			n := active
-			mu.Unlock()
-			logf(cfg, stdio, "refused connection from %s: %d clients connected (-m %d)", peerName(c), n, maxConns(cfg))
-			c.Close()
-			return
-		}
-		active++
-		n := active
-		mu.Unlock()
-		tuneTCP(cfg, c)
-		name := peerName(c)
-		logf(cfg, stdio, "connection from %s (%d connected)", name, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := execConn(ctx, cfg, c, stdio)
-			c.Close()
-			mu.Lock()
-			active--
-			n := active
-			mu.Unlock()
-			if err != nil && ctx.Err() == nil {
-				logf(cfg, stdio, "%s: %v (%d connected)", name, err, n)
-			} else {
-				logf(cfg, stdio, "%s disconnected (%d connected)", name, n)
-			}
-		}()
-	}
-	err := acceptLoop(ctx, cfg, ln, f, stdio, admit)
-	ln.Close()
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	return ctx.Err()
-}
-
-// SplitWords splits s into words as a POSIX shell would, without expanding
+// splitWords splits s into words as a POSIX shell would, without expanding
 // anything: blanks separate words; '…' keeps everything literally; "…" keeps
 // everything but \" \\ \$ \` and backslash-newline; a backslash outside
 // quotes keeps the next character. $VAR, globs, ~, |, > and ; are ordinary
 // characters: -e runs no shell (use -c for that).
-func SplitWords(s string) ([]string, error) {
+func splitWords(s string) ([]string, error) {
 	var (
 		words []string
 		cur   strings.Builder

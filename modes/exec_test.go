@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,18 +41,18 @@ func TestSplitWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := SplitWords(tt.in)
+			got, err := splitWords(tt.in)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("SplitWords(%q) error = %v, wantErr %t", tt.in, err, tt.wantErr)
+				t.Fatalf("splitWords(%q) error = %v, wantErr %t", tt.in, err, tt.wantErr)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("SplitWords(%q) mismatch (-want +got):\n%s", tt.in, diff)
+				t.Errorf("splitWords(%q) mismatch (-want +got):\n%s", tt.in, diff)
 			}
 		})
 	}
 }
 
-// shellQuote quotes w so that a POSIX shell (and SplitWords) reads it back
+// shellQuote quotes w so that a POSIX shell (and splitWords) reads it back
 // as one word.
 func shellQuote(w string) string {
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
@@ -67,7 +66,7 @@ func FuzzSplitWords(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		words, err := SplitWords(s)
+		words, err := splitWords(s)
 		if err != nil {
 			return
 		}
@@ -75,7 +74,7 @@ func FuzzSplitWords(f *testing.F) {
 		for _, w := range words {
 			quoted = append(quoted, shellQuote(w))
 		}
-		again, err := SplitWords(strings.Join(quoted, " "))
+		again, err := splitWords(strings.Join(quoted, " "))
 		if err != nil {
 			t.Fatalf("re-split of %q: %v", quoted, err)
 		}
@@ -83,9 +82,9 @@ func FuzzSplitWords(f *testing.F) {
 			t.Fatalf("round trip of %q (-first +again):\n%s", s, diff)
 		}
 		// s itself, read as a list of arbitrary words, quoted, is one word.
-		one, err := SplitWords(shellQuote(s))
+		one, err := splitWords(shellQuote(s))
 		if err != nil || len(one) != 1 || one[0] != s {
-			t.Fatalf("SplitWords(shellQuote(%q)) = %q, %v", s, one, err)
+			t.Fatalf("splitWords(shellQuote(%q)) = %q, %v", s, one, err)
 		}
 	})
 }
@@ -138,12 +137,12 @@ func TestExecExitStatus(t *testing.T) {
 			io.ReadAll(c)
 			c.Close()
 			err := srv.result(t)
-			var ee *ExecExitError
+			var ee *execExitError
 			switch {
 			case tt.status == 0 && err != nil:
 				t.Fatalf("got %v, want nil", err)
 			case tt.status != 0 && !errors.As(err, &ee):
-				t.Fatalf("got %v, want an ExecExitError", err)
+				t.Fatalf("got %v, want an execExitError", err)
 			case tt.status != 0 && ee.Status != tt.status:
 				t.Fatalf("status %d (%v), want %d", ee.Status, err, tt.status)
 			}
@@ -248,8 +247,6 @@ func TestExecConnect(t *testing.T) {
 		t.Errorf("server got %q", g)
 	}
 }
-
-func syscallKill0(pid int) error { return syscall.Kill(pid, 0) }
 
 func TestCheckExec(t *testing.T) {
 	tests := []struct {

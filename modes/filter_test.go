@@ -2,12 +2,14 @@ package modes
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -196,13 +198,21 @@ func TestListenDenied(t *testing.T) {
 	cfg.Verbose = true
 	srv := startServer(t, cfg, Stdio{In: strings.NewReader("server data\n"), Out: out, Err: errb})
 
-	refused := dial(t, "tcp", srv.addr)
-	refused.Write([]byte("must not arrive\n"))
-	refused.SetReadDeadline(time.Now().Add(srvWait))
-	if b, _ := io.ReadAll(refused); len(b) != 0 {
-		t.Errorf("refused client received %q", b)
+	refused, err := net.Dial("tcp", srv.addr)
+	if err == nil {
+		defer refused.Close()
+		refused.Write([]byte("must not arrive\n"))
+		refused.SetReadDeadline(time.Now().Add(srvWait))
+		var b []byte
+		b, err = io.ReadAll(refused)
+		if len(b) != 0 {
+			t.Errorf("refused client received %q", b)
+		}
 	}
-	errb.waitFor(t, "refused connection from "+refused.LocalAddr().String())
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("refused client: %v, want a reset (SPEC §5)", err)
+	}
+	errb.waitFor(t, "refused connection from 127.0.0.1:")
 
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 	ok, err := d.Dial("tcp", srv.addr)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sockcat/sockcat/ioutil"
-	"golang.org/x/sys/unix"
 )
 
 // Keep-open (-k, SPEC §5): clients are served concurrently. Every client's
@@ -36,22 +35,19 @@ import (
 // stdin reader waits for it.
 const keepOpenQueue = 8
 
-// acceptBackoffMax bounds the pause after an accept error such as EMFILE,
-// as net/http does, so a full file table does not spin the CPU.
-const acceptBackoffMax = time.Second
-
-// serveKeepOpen serves clients concurrently under -k (SPEC §5).
+// serveKeepOpen serves clients concurrently under -k (SPEC §5), each session
+// a share of stdio through the hub.
 func serveKeepOpen(ctx context.Context, cfg *Config, ln net.Listener, f *filter, stdio Stdio) error {
-	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" {
-		return serveExecKeepOpen(ctx, cfg, ln, f, stdio)
-	}
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
 		return err
 	}
+	if err := announce(cfg, stdio, ln.Addr()); err != nil {
+		v.Close()
+		return err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-
 	h := &hub{
 		cfg:       cfg,
 		stdio:     stdio,
@@ -70,42 +66,15 @@ func serveKeepOpen(ctx context.Context, cfg *Config, ln net.Listener, f *filter,
 		// interrupted; it ends with the process (as in ioutil.Pump).
 		go h.broadcastInput(ctx, v.In)
 	}
-	acceptDone := make(chan error, 1)
-	go func() {
-		acceptDone <- acceptLoop(ctx, cfg, ln, f, stdio, h.admit)
-	}()
-
-	inputDone := h.inputDone
-	var quit <-chan time.Time
-	var result error
-	accepting, quitted := true, false
-wait:
-	for {
-		select {
-		case <-inputDone:
-			inputDone = nil
-			if q := cfg.Stream.QuitAfter; q >= 0 {
-				t := time.NewTimer(q)
-				defer t.Stop()
-				quit = t.C
-			}
-		case <-quit:
-			quitted = true
-			break wait
-		case result = <-acceptDone:
-			accepting = false
-			break wait
-		case <-ctx.Done():
-			break wait
-		}
-	}
+	e := newCore(cfg, stdio, ln, f, h.session)
+	served := make(chan error, 1)
+	go serveCore(ctx, e, served)
+	result, quitted := h.wait(ctx, served)
 	cause := context.Cause(ctx)
 	cancel(nil)
-	ln.Close()
-	if accepting {
-		<-acceptDone
+	if result == nil {
+		result = <-served // every session has ended
 	}
-	h.closeAll()
 	if cerr := v.Close(); result == nil {
 		result = cerr
 	}
@@ -120,59 +89,45 @@ wait:
 	return cause // context.Canceled (interrupted) or a stdin/stdout failure
 }
 
+// serveEngine runs e until its context ends; a named function so it shows
+// in goroutine dumps. The owner receives from done.
+func serveCore(ctx context.Context, e *core, done chan<- error) {
+	done <- e.serve(ctx)
+}
+
+// wait waits for the end of a -k server: -q after stdin EOF (quitted), the
+// engine failing (its error; the engine has then stopped), or ctx.
+func (h *hub) wait(ctx context.Context, served <-chan error) (result error, quitted bool) {
+	inputDone := h.inputDone
+	var quit <-chan time.Time
+	for {
+		select {
+		case <-inputDone:
+			inputDone = nil
+			if q := h.cfg.Stream.QuitAfter; q >= 0 {
+				t := time.NewTimer(q)
+				defer t.Stop()
+				quit = t.C
+			}
+		case <-quit:
+			return nil, true
+		case err := <-served:
+			if err == nil {
+				err = errEngineStopped
+			}
+			return err, false
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// errEngineStopped: the engine stopped although nothing asked it to.
+var errEngineStopped = errors.New("listener stopped")
+
 // errStdoutGone ends a multi-client server quietly: stdout was closed by its
 // reader.
 var errStdoutGone = errors.New("stdout closed")
-
-// acceptLoop accepts clients until ctx ends or the listener fails, refusing
-// those the filter rejects, and hands the others to admit, which owns them
-// from then on. Temporary errors (a full file table) are logged and retried
-// after a pause.
-func acceptLoop(ctx context.Context, cfg *Config, ln net.Listener, f *filter, stdio Stdio, admit func(net.Conn)) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if !temporaryAccept(err) {
-				return describe("accept on", addrString(ln.Addr()), err)
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), acceptBackoffMax)
-			warnf(stdio, "accept on %s: %v; retrying in %v", addrString(ln.Addr()), reason(err), backoff)
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return nil
-			}
-			continue
-		}
-		backoff = 0
-		if !f.allowed(c.RemoteAddr()) {
-			logf(cfg, stdio, "refused connection from %s", peerName(c))
-			c.Close()
-			continue
-		}
-		admit(c)
-	}
-}
-
-func temporaryAccept(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EINTR)
-}
-
-// maxConns is the effective -m.
-func maxConns(cfg *Config) int {
-	if cfg.Serve.MaxConns > 0 {
-		return cfg.Serve.MaxConns
-	}
-	return DefaultMaxConns
-}
 
 // hub is the shared state of a -k server.
 type hub struct {
@@ -190,9 +145,8 @@ type hub struct {
 	first     chan struct{} // closed when the first client arrives
 	inputDone chan struct{} // closed at stdin EOF
 
-	wg       sync.WaitGroup // client goroutines
-	sent     atomic.Int64   // bytes written to clients
-	received atomic.Int64   // bytes read from clients
+	sent     atomic.Int64 // bytes written to clients
+	received atomic.Int64 // bytes read from clients
 }
 
 // writeOut writes one client read to stdout. A closed stdout ends the server
@@ -209,7 +163,7 @@ func stdoutError(end context.CancelCauseFunc, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, syscall.EPIPE), errors.Is(err, os.ErrClosed), errors.Is(err, io.ErrClosedPipe):
+	case ioutil.OutputClosed(err):
 		end(errStdoutGone)
 		return errStdoutGone
 	}
@@ -221,9 +175,9 @@ func stdoutError(end context.CancelCauseFunc, err error) error {
 // kclient is one connected -k client.
 type kclient struct {
 	conn  net.Conn
-	name  string
 	q     chan []byte // stdin chunks; closed at stdin EOF; nil if it came after
 	gone  chan struct{}
+	leave chan struct{} // closed at its EOF: write what is queued, then FIN
 	wdone chan struct{} // closed when its writer is done (or it has none)
 	// wstarted: its writer was started (guarded by hub.mu)
 	wstarted bool
@@ -242,74 +196,53 @@ func (c *kclient) kill() {
 	})
 }
 
-// admit registers a client or, at the -m cap, closes it at once.
-func (h *hub) admit(c net.Conn) {
+// session runs one admitted client: its bytes to stdout, stdin chunks to
+// it. It ends at the client's EOF or reset (SPEC §5), even while stdin is
+// open and idle.
+func (h *hub) session(_ context.Context, conn net.Conn) (ioutil.Stats, error) {
+	c := &kclient{conn: conn, gone: make(chan struct{}), leave: make(chan struct{}), wdone: make(chan struct{})}
+	c.last.Store(time.Now().UnixNano())
 	h.mu.Lock()
-	if len(h.clients) >= maxConns(h.cfg) {
-		n := len(h.clients)
-		h.mu.Unlock()
-		logf(h.cfg, h.stdio, "refused connection from %s: %d clients connected (-m %d)", peerName(c), n, maxConns(h.cfg))
-		c.Close()
-		return
-	}
-	kc := &kclient{conn: c, name: peerName(c), gone: make(chan struct{}), wdone: make(chan struct{})}
-	kc.last.Store(time.Now().UnixNano())
 	if !h.eof {
-		kc.q = make(chan []byte, keepOpenQueue)
+		c.q = make(chan []byte, keepOpenQueue)
 	} else {
-		close(kc.wdone) // no stdin for it: no writer
+		close(c.wdone) // no stdin for it: no writer
 	}
-	h.clients[kc] = struct{}{}
-	n := len(h.clients)
-	if n == 1 && h.first != nil {
+	h.clients[c] = struct{}{}
+	if h.first != nil {
 		close(h.first)
 		h.first = nil
 	}
-	h.wg.Add(1)
 	h.mu.Unlock()
-	tuneTCP(h.cfg, c)
-	logf(h.cfg, h.stdio, "connection from %s (%d connected)", kc.name, n)
-	go h.serveClient(kc)
-}
-
-// serveClient runs one client: its bytes to stdout, stdin chunks to it.
-func (h *hub) serveClient(c *kclient) {
-	defer h.wg.Done()
 	if c.q == nil && !h.cfg.Stream.NoShutdown {
 		ioutil.CloseWrite(c.conn) // stdin already ended: nothing will come
 	}
 	err := h.readClient(c)
-	switch {
-	case err != nil:
-		c.kill()
-	case h.cfg.StdinTTY:
-		c.kill() // a terminal user talks to whoever is there; a leaver is gone
-	}
-	// Half-closed, it still gets stdin until stdin ends (its writer then
-	// sends FIN and finishes).
-	select {
-	case <-c.wdone:
-	case <-c.gone:
-	}
-	c.kill()
 	h.mu.Lock()
-	delete(h.clients, c) // from now on no writer is started for it
-	n := len(h.clients)
+	delete(h.clients, c) // from now on no chunk is queued and no writer started for it
 	started := c.wstarted
 	h.mu.Unlock()
+	if err == nil && started {
+		// At its EOF the session ends once what was already queued for it
+		// is written; it does not wait for more stdin (SPEC §5). One that
+		// does not take even that is not waited on.
+		close(c.leave)
+		t := time.NewTimer(brokerStall)
+		select {
+		case <-c.wdone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.kill()
 	if started {
 		<-c.wdone
 	}
-	c.conn.Close()
-	switch {
-	case c.timeout.Load():
-		logf(h.cfg, h.stdio, "%s: idle timeout; closed (%d connected)", c.name, n)
-	case err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errStdoutGone):
-		logf(h.cfg, h.stdio, "%s: %v (%d connected)", c.name, reason(err), n)
-	default:
-		logf(h.cfg, h.stdio, "%s disconnected: sent %s, received %s (%d connected)",
-			c.name, ioutil.FormatSize(c.sent.Load()), ioutil.FormatSize(c.recvd.Load()), n)
+	st := ioutil.Stats{Sent: c.sent.Load(), Received: c.recvd.Load()}
+	if c.timeout.Load() {
+		return st, ioutil.ErrIdle
 	}
+	return st, err
 }
 
 // readClient copies the client's bytes to stdout until EOF.
@@ -365,21 +298,23 @@ func (h *hub) startWriterLocked(c *kclient) {
 		return
 	}
 	c.wstarted = true
-	h.wg.Add(1) // serveClient has not called Done yet: c is still in h.clients
-	go func() {
-		defer h.wg.Done()
-		defer close(c.wdone)
-		h.writeClient(c)
-	}()
+	go h.writeClient(c) // joined by session through c.wdone
 }
 
 func (h *hub) writeClient(c *kclient) {
+	defer close(c.wdone)
 	var bufs net.Buffers
 	for {
 		var b []byte
 		var ok bool
 		select {
 		case b, ok = <-c.q:
+		case <-c.leave:
+			select { // what was queued before it left, then FIN
+			case b, ok = <-c.q:
+			default:
+				b, ok = nil, false
+			}
 		case <-c.gone:
 			return
 		}
@@ -506,16 +441,6 @@ func (h *hub) inputEOF() {
 	close(h.inputDone)
 }
 
-// closeAll ends every client and waits for their goroutines.
-func (h *hub) closeAll() {
-	h.mu.Lock()
-	for c := range h.clients {
-		c.kill()
-	}
-	h.mu.Unlock()
-	h.wg.Wait()
-}
-
 // bufPool lends read buffers to clients only while data is there to read,
 // so a thousand idle clients hold no buffers.
 type bufPool struct {
@@ -561,13 +486,9 @@ func readPooled(c net.Conn, pool *bufPool, use func([]byte) error) error {
 	)
 	err := rc.Read(func(fd uintptr) bool {
 		bp = pool.p.Get().(*[]byte)
-		for {
-			n, rerr = unix.Read(int(fd), *bp)
-			if rerr != unix.EINTR {
-				break
-			}
-		}
-		if rerr == unix.EAGAIN {
+		var wouldBlock bool
+		n, wouldBlock, rerr = readFD(fd, *bp)
+		if wouldBlock {
 			pool.p.Put(bp)
 			bp = nil
 			return false // park until readable, holding nothing

@@ -9,63 +9,102 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+
+	"github.com/sockcat/sockcat/ioutil"
 )
 
-// Listen accepts stream connections (TCP, or Unix with -U) and serves them:
-// one connection and exit with its status, or many concurrently with -k.
-func Listen(ctx context.Context, cfg *Config, stdio Stdio) error {
-	ln, err := listenStream(ctx, cfg)
+// listenStreams accepts stream connections (TCP, or Unix with -U) and serves them
+// through the engine: one connection and exit with its status, or many
+// concurrently with -k. The endpoint of each session is stdio, a child
+// (-e/-c), the broker (--broker/--chat) or a target (--forward).
+func listenStreams(ctx context.Context, cfg *Config, stdio Stdio) error {
+	ln, f, err := openListener(ctx, cfg, stdio)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	if cfg.TLS.Enabled { // before announce: the fingerprint line precedes --addr-file
-		ln, err = tlsListener(cfg, stdio, ln)
-		if err != nil {
-			return err
-		}
+	defer mapPort(ctx, cfg, stdio, ln.Addr())() // --map-port: deleted on every way out
+	switch {
+	case cfg.Serve.Broker || cfg.Serve.Chat:
+		return serveBroker(ctx, cfg, stdio, ln, f)
+	case cfg.Serve.KeepOpen && !childOrForward(cfg):
+		return serveKeepOpen(ctx, cfg, ln, f, stdio)
 	}
+	session, done, err := oneEndpoint(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer done()
 	if err := announce(cfg, stdio, ln.Addr()); err != nil {
 		return err
 	}
-	defer mapPort(ctx, cfg, stdio, ln.Addr())() // --map-port: deleted on every way out
-	filter, err := newFilter(ctx, cfg)
-	if err != nil {
+	e := newCore(cfg, stdio, ln, f, session)
+	if !cfg.Serve.KeepOpen {
+		return e.serveOne(ctx)
+	}
+	if err := e.serve(ctx); err != nil {
 		return err
 	}
-	if cfg.Serve.KeepOpen {
-		return serveKeepOpen(ctx, cfg, ln, filter, stdio)
-	}
-	conn, err := acceptOne(ctx, cfg, ln, filter, stdio)
-	if err != nil {
-		return err
-	}
-	ln.Close() // one-shot: stop accepting before the transfer
-	return serveConn(ctx, cfg, conn, stdio)
+	return ctx.Err()
 }
 
-// acceptOne accepts until a client passes the filter. Refused clients are
-// closed at once and do not use up the one connection.
-func acceptOne(ctx context.Context, cfg *Config, ln net.Listener, filter *filter, stdio Stdio) (net.Conn, error) {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, describe("accept on", addrString(ln.Addr()), err)
-		}
-		if !filter.allowed(c.RemoteAddr()) {
-			logf(cfg, stdio, "refused connection from %s", peerName(c))
-			c.Close()
-			continue
-		}
-		logf(cfg, stdio, "connection from %s", peerName(c))
-		tuneTCP(cfg, c)
-		return c, nil
+// childOrForward reports whether each session gets its own endpoint (a
+// child or a target) rather than a share of stdio.
+func childOrForward(cfg *Config) bool {
+	return cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" || cfg.Forward != ""
+}
+
+// oneEndpoint is the session of a listener whose sessions do not share
+// stdio: a child, a target, or (without -k) stdio itself, whose views are
+// opened here, before the listener is announced. done releases what it
+// opened.
+func oneEndpoint(ctx context.Context, cfg *Config, stdio Stdio) (sessionFunc, func(), error) {
+	switch {
+	case cfg.Serve.Exec != "" || cfg.Serve.ShExec != "":
+		return func(ctx context.Context, conn net.Conn) (ioutil.Stats, error) {
+			return execConn(ctx, cfg, conn, stdio)
+		}, func() {}, nil
+	case cfg.Forward != "":
+		return forwardSession(cfg, stdio)
 	}
+	v, err := openViews(ctx, cfg, stdio)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	closeViews := func() error {
+		var err error
+		once.Do(func() { err = v.Close() })
+		return err
+	}
+	return func(ctx context.Context, conn net.Conn) (ioutil.Stats, error) {
+		return pumpStdio(ctx, cfg, conn, stdio, v, closeViews)
+	}, func() { closeViews() }, nil
+}
+
+// openListener binds the listener, wraps it for --tls and resolves the
+// --allow/--deny rules: everything that can fail before a client may come
+// (the caller announces the listener once its endpoint is ready too).
+func openListener(ctx context.Context, cfg *Config, stdio Stdio) (net.Listener, *filter, error) {
+	ln, err := listenStream(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.TLS.Enabled { // the fingerprint line precedes --addr-file
+		tl, err := tlsListener(cfg, stdio, ln)
+		if err != nil {
+			ln.Close()
+			return nil, nil, err
+		}
+		ln = tl
+	}
+	f, err := newFilter(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, f, nil
 }
 
 // listenAddr is the local address to bind: HOST (resolved, first address)

@@ -72,6 +72,10 @@ type Config struct {
 
 	P2P     P2POptions     // --p2p (SPEC §15)
 	MapPort MapPortOptions // --map-port (SPEC §14)
+
+	// Forward (--forward) relays each session to this target instead of
+	// stdio: HOST:PORT, [V6]:PORT or unix:PATH ("" = stdio) (SPEC §13).
+	Forward string
 }
 
 // NetOptions are addressing and socket options (SPEC §6).
@@ -191,7 +195,9 @@ func (c *Config) Validate() error {
 		{len(c.Net.Join) > 0 && !(c.UDP && c.Listen), "--join needs -l -u"},
 		{c.Net.Family != FamilyAny && c.Unix, "-4/-6 cannot be combined with -U"},
 		{c.Unix && (len(s.Allow) > 0 || len(s.Deny) > 0 || s.AllowFile != "" || s.DenyFile != ""), "--allow/--deny filter IP clients; they cannot be combined with -U"},
-		{c.UDP && (s.Exec != "" || s.ShExec != ""), "--exec/--sh-exec work over TCP or Unix streams, not -u"},
+		{c.UDP && c.Unix && (s.Exec != "" || s.ShExec != ""), "--exec/--sh-exec work over TCP, UDP or Unix streams, not -U -u"},
+		{(s.Exec != "" || s.ShExec != "") && !c.Views.Raw(), "the data views (--encoding, -x, -o, -P, --sha256) cannot be combined with --exec/--sh-exec: the child's bytes are passed as they are"},
+		{(s.Exec != "" || s.ShExec != "") && (c.Stream.CRLF || c.Stream.Delay > 0 || c.Stream.Lines), "-C, --delay and --lines cannot be combined with --exec/--sh-exec: the child's bytes are passed as they are"},
 		{c.TLS.VerifyClient && !c.Listen, "--tls-verify-client needs -l"},
 		{c.TLS.Enabled && c.Unix && !c.Listen && c.TLS.ServerName == "" && c.TLS.Pin == "" && !c.TLS.Insecure, unixTLSUsage},
 		{c.TLS.VerifyClient && c.TLS.CAFile == "", "--tls-verify-client needs --tls-ca"},
@@ -229,6 +235,9 @@ func (c *Config) Validate() error {
 	if err := checkExec(c.Serve); err != nil {
 		return err
 	}
+	if err := checkForward(c); err != nil {
+		return err
+	}
 	return checkFilter(c.Serve)
 }
 
@@ -239,14 +248,12 @@ func Run(ctx context.Context, cfg *Config, stdio Stdio) error {
 		return P2P(ctx, cfg, stdio)
 	case cfg.Scan:
 		return Scan(ctx, cfg, stdio)
-	case cfg.Listen && (cfg.Serve.Broker || cfg.Serve.Chat):
-		return Broker(ctx, cfg, stdio)
 	case cfg.Listen && cfg.UDP:
-		return ListenUDP(ctx, cfg, stdio)
+		return listenUDP(ctx, cfg, stdio)
 	case cfg.Listen:
-		return Listen(ctx, cfg, stdio)
+		return listenStreams(ctx, cfg, stdio)
 	case cfg.UDP:
-		return ConnectUDP(ctx, cfg, stdio)
+		return connectUDP(ctx, cfg, stdio)
 	default:
 		return Connect(ctx, cfg, stdio)
 	}
@@ -255,11 +262,17 @@ func Run(ctx context.Context, cfg *Config, stdio Stdio) error {
 // logf writes one event line to stderr when -v is set.
 func logf(cfg *Config, stdio Stdio, format string, args ...any) {
 	if cfg.Verbose {
-		fmt.Fprintf(stdio.Err, "sockcat: "+format+"\n", args...)
+		printLine(stdio.Err, format, args...)
 	}
 }
 
 // warnf writes a warning the spec requires whatever -v says.
 func warnf(stdio Stdio, format string, args ...any) {
-	fmt.Fprintf(stdio.Err, "sockcat: warning: "+format+"\n", args...)
+	printLine(stdio.Err, "warning: "+format, args...)
+}
+
+// printLine writes one "sockcat: …" line to w: the one place modes prints
+// its lines (events, warnings, the summary, digests).
+func printLine(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "sockcat: "+format+"\n", args...)
 }

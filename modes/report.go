@@ -18,15 +18,15 @@ import (
 // take the last line.
 func report(cfg *Config, stdio Stdio, v *views, conn net.Conn, st ioutil.Stats, d time.Duration, err error) {
 	if cfg.Verbose {
-		fmt.Fprintf(stdio.Err, "sockcat: %s\n", summary(st, d))
+		printLine(stdio.Err, "%s", summary(st, d))
 	}
 	var sent, recv *string
 	if v != nil && v.sentSum != nil {
 		s, _ := v.sentSum.Sum()
 		r, _ := v.recvSum.Sum()
 		sent, recv = ptr(hex.EncodeToString(s)), ptr(hex.EncodeToString(r))
-		fmt.Fprintf(stdio.Err, "sockcat: sha256 sent %s\n", *sent)
-		fmt.Fprintf(stdio.Err, "sockcat: sha256 received %s\n", *recv)
+		printLine(stdio.Err, "sha256 sent %s", *sent)
+		printLine(stdio.Err, "sha256 received %s", *recv)
 	}
 	if cfg.Views.StatsJSON {
 		s := newStats(cfg, conn, st, d, err)

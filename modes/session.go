@@ -19,31 +19,51 @@ func pumpOptions(cfg *Config) ioutil.PumpOptions {
 		QuitAfter:     cfg.Stream.QuitAfter,
 		StopOnPeerEOF: cfg.StdinTTY,
 		IdleTimeout:   cfg.Stream.IdleTimeout,
+		BufferSize:    cfg.Net.Buffer(),
 	}
 }
 
-// serveConn runs one connected stream: the program of -e/-c, or the pump
-// between stdio (through the views) and conn. It owns conn and closes it.
+// serveConn runs one connected stream (connect mode): the program of
+// -e/-c, the relay to the --forward target, or the pump between stdio
+// (through the views) and conn. It owns conn and closes it.
 func serveConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) error {
 	defer conn.Close()
 	if err := tlsHandshake(ctx, conn); err != nil { // --tls listener: handshake here, per connection
 		return err
 	}
-	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" {
-		return execConn(ctx, cfg, conn, stdio)
+	switch {
+	case cfg.Serve.Exec != "" || cfg.Serve.ShExec != "":
+		_, err := execConn(ctx, cfg, conn, stdio)
+		return err
+	case cfg.Forward != "":
+		session, done, err := forwardSession(cfg, stdio)
+		if err != nil {
+			return err
+		}
+		defer done()
+		_, err = session(ctx, conn)
+		return err
 	}
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
 		return err
 	}
+	_, err = pumpStdio(ctx, cfg, conn, stdio, v, v.Close)
+	return err
+}
+
+// pumpStdio is the stdio session of one connection: the pump between the
+// views and conn, then the views closed (closeViews) and the report.
+func pumpStdio(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio, v *views, closeViews func() error) (ioutil.Stats, error) {
 	start := time.Now()
-	st, err := ioutil.Pump(ctx, conn, v.In, v.Out, pumpOptions(cfg))
+	opt := pumpOptions(cfg)
+	st, err := ioutil.Pump(ctx, conn, v.In, v.Out, opt)
 	err = streamError(conn, err)
-	if cerr := v.Close(); err == nil {
+	if cerr := closeViews(); err == nil {
 		err = cerr
 	}
 	report(cfg, stdio, v, conn, st, time.Since(start), err)
-	return err
+	return st, err
 }
 
 // streamError turns a pump error into the user's one line: quiet ends (stdout

@@ -524,7 +524,7 @@ func tlsListener(cfg *Config, stdio Stdio, ln net.Listener) (net.Listener, error
 	}
 	fp := fingerprint(tc.Certificates[0].Certificate[0])
 	if generated {
-		fmt.Fprintf(stdio.Err, "sockcat: tls: self-signed certificate sha256 %s (for --tls-pin)\n", fp)
+		printLine(stdio.Err, "tls: self-signed certificate sha256 %s (for --tls-pin)", fp)
 	} else {
 		logf(cfg, stdio, "tls: certificate sha256 %s", fp)
 	}

@@ -16,9 +16,9 @@ import (
 	"github.com/sockcat/sockcat/ioutil"
 )
 
-// ConnectUDP sends stdin as datagrams to HOST PORT (or a Unix datagram socket
+// connectUDP sends stdin as datagrams to HOST PORT (or a Unix datagram socket
 // with -U) and prints every datagram received, boundaries kept (SPEC §4).
-func ConnectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
+func connectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	var (
 		c   net.Conn
 		err error
@@ -33,6 +33,10 @@ func ConnectUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	}
 	defer c.Close()
 	logf(cfg, stdio, "sending datagrams to %s", peerName(c))
+	if cfg.Serve.Exec != "" || cfg.Serve.ShExec != "" { // one child for the one peer
+		_, err := execConn(ctx, cfg, c, stdio)
+		return err
+	}
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
 		return err
@@ -59,7 +63,7 @@ func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, e
 		if a != nil {
 			from = a
 		}
-		return n, from, flags&syscall.MSG_TRUNC != 0, err
+		return n, from, flags&msgTrunc != 0, err
 	case interface {
 		ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error)
 	}: // also ownedUnixgram, which removes its path on Close
@@ -69,7 +73,7 @@ func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, e
 		if a != nil {
 			from = a
 		}
-		return n, from, flags&syscall.MSG_TRUNC != 0, err
+		return n, from, flags&msgTrunc != 0, err
 	}
 	n, err = c.Read(b)
 	return n, nil, false, err
@@ -78,127 +82,157 @@ func readDatagram(c net.Conn, b []byte) (n int, from net.Addr, truncated bool, e
 // datagramSession runs both directions of a datagram socket. With peers ==
 // nil the socket is connected and sends go to its peer; otherwise each send
 // goes to the latest sender peers has seen, waiting until there is one.
+// It joins its sender and receiver; only the stdin reader (readInput) is
+// left behind when it is blocked in a read that cannot be interrupted.
 func datagramSession(ctx context.Context, cfg *Config, c net.Conn, v *views, stdio Stdio, peers *peerTracker) (ioutil.Stats, error) {
-	bufSize := cfg.Net.Buffer()
+	d := &dgramSession{cfg: cfg, c: c, v: v, stdio: stdio, peers: peers, bufSize: cfg.Net.Buffer(), inputEOF: make(chan struct{})}
+	d.quit = cfg.Stream.QuitAfter
+	if d.quit < 0 && peers == nil {
+		d.quit = DefaultUDPQuit
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
 	defer stop()
 
-	var st ioutil.Stats
-	var mu sync.Mutex // guards st.Sent
-	sendDone := make(chan error, 1)
-	go sendDatagrams(ctx, cfg, c, v.In, sendLimit(c, bufSize), peers, sendDone, func(n int) {
-		mu.Lock()
-		st.Sent += int64(n)
-		mu.Unlock()
-	})
-
-	quit := cfg.Stream.QuitAfter
-	if quit < 0 && peers == nil {
-		quit = DefaultUDPQuit
-	}
-	recvErr := make(chan error, 1)
-	var inputDone sync.Once
-	var lastRecv atomic.Int64 // unix nanoseconds of the last datagram
-	var received atomic.Int64
-	inputEOF := make(chan struct{})
+	sendDone, recvErr := make(chan error, 1), make(chan error, 1)
 	var wg sync.WaitGroup
+	if !cfg.Stream.RecvOnly { // else stdin is never read; the receive side decides the end
+		chunks, quitInput := make(chan inputChunk), make(chan struct{})
+		defer close(quitInput)
+		lines := (cfg.StdinTTY || cfg.Stream.Lines) && !framedByViews(v.In) // views cut lines before encoding
+		go readInput(v.In, lines, sendLimit(c, d.bufSize), chunks, quitInput)
+		wg.Add(1)
+		go d.sendDatagrams(sctx, &wg, chunks, sendDone)
+	}
 	wg.Add(1)
-	go func() { // receive: one Write per datagram keeps boundaries
-		defer wg.Done()
-		b := make([]byte, bufSize)
-		for {
-			n, from, trunc, err := readDatagram(c, b)
-			if err == nil {
-				lastRecv.Store(time.Now().UnixNano())
-				if trunc {
-					warnf(stdio, "datagram from %s truncated to the %d-byte buffer (-B)", fromName(c, from), bufSize)
-				}
-				if peers != nil && from != nil {
-					switch peers.note(from) {
-					case senderNew:
-						logf(cfg, stdio, "datagram from new sender %s", addrString(from))
-					case senderRefused:
-						logf(cfg, stdio, "refused datagrams from %s", addrString(from))
-						continue
-					case senderRefusedAgain:
-						continue
-					}
-				}
-				if _, werr := v.Out.Write(b[:n]); werr != nil {
-					recvErr <- werr
-					return
-				}
-				received.Add(int64(n))
-				select {
-				case <-inputEOF:
-					if quit >= 0 {
-						c.SetReadDeadline(time.Now().Add(quit))
-					}
-				default:
-				}
-				continue
-			}
-			recvErr <- err
-			return
-		}
-	}()
+	go d.receiveDatagrams(&wg, recvErr)
+	err := d.wait(ctx, sendDone, recvErr)
+	cancel()
+	c.SetDeadline(aLongTimeAgo)
+	wg.Wait()
+	st := ioutil.Stats{Sent: d.sent.Load(), Received: d.received.Load(), SendDone: d.sendDone.Load()}
+	return st, d.result(ctx, err)
+}
 
-	var err error
+// dgramSession is the shared state of datagramSession.
+type dgramSession struct {
+	cfg      *Config
+	c        net.Conn
+	v        *views
+	stdio    Stdio
+	peers    *peerTracker
+	bufSize  int
+	quit     time.Duration // quiet period after stdin EOF (< 0: none)
+	inputEOF chan struct{} // closed once stdin is all sent
+	eofOnce  sync.Once
+
+	lastRecv atomic.Int64 // unix nanoseconds of the last datagram
+	received atomic.Int64
+	sent     atomic.Int64
+	sendDone atomic.Bool
+}
+
+// wait runs until the session ends and returns why.
+func (d *dgramSession) wait(ctx context.Context, sendDone, recvErr <-chan error) error {
 	var idle <-chan time.Time
-	if cfg.Stream.IdleTimeout > 0 {
-		t := time.NewTicker(idleTick(cfg.Stream.IdleTimeout))
+	if d.cfg.Stream.IdleTimeout > 0 {
+		t := time.NewTicker(idleTick(d.cfg.Stream.IdleTimeout))
 		defer t.Stop()
 		idle = t.C
 	}
 	start := time.Now()
-	for err == nil {
+	for {
 		select {
 		case serr := <-sendDone:
 			sendDone = nil
 			if serr != nil {
-				err = serr
-				break
+				return serr
 			}
-			st.SendDone = true
-			inputDone.Do(func() { close(inputEOF) })
-			if quit >= 0 {
-				c.SetReadDeadline(time.Now().Add(quit))
+			d.sendDone.Store(true)
+			d.eofOnce.Do(func() { close(d.inputEOF) })
+			if d.quit >= 0 {
+				d.c.SetReadDeadline(time.Now().Add(d.quit))
 			}
 		case rerr := <-recvErr:
 			if errors.Is(rerr, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-				err = errQuit // the quiet period after stdin EOF passed
-				break
+				return errQuit // the quiet period after stdin EOF passed
 			}
-			err = rerr
+			return rerr
 		case <-idle:
 			last := start
-			if n := lastRecv.Load(); n != 0 {
+			if n := d.lastRecv.Load(); n != 0 {
 				last = time.Unix(0, n)
 			}
-			if time.Since(last) >= cfg.Stream.IdleTimeout {
-				err = ioutil.ErrIdle
+			if time.Since(last) >= d.cfg.Stream.IdleTimeout {
+				return ioutil.ErrIdle
 			}
 		}
 	}
-	c.SetDeadline(aLongTimeAgo)
-	wg.Wait()
-	st.Received = received.Load()
-	mu.Lock()
-	defer mu.Unlock()
+}
+
+// result turns the reason the session ended into its error.
+func (d *dgramSession) result(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, errQuit):
-		return st, nil
+		return nil
 	case ctx.Err() != nil:
-		return st, ctx.Err()
+		return ctx.Err()
 	case errors.Is(err, ioutil.ErrIdle):
-		return st, fmt.Errorf("%w: nothing moved for %v", err, cfg.Stream.IdleTimeout)
-	case isEPIPE(err):
-		return st, nil // stdout closed by its reader
+		return fmt.Errorf("%w: nothing moved for %v", err, d.cfg.Stream.IdleTimeout)
+	case ioutil.OutputClosed(err):
+		return nil // stdout closed by its reader
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return describe("connect", peerName(d.c), err)
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return st, describe("connect", peerName(c), err)
+	return describe("udp", addrString(d.c.LocalAddr()), err)
+}
+
+// receiveDatagrams writes each datagram received to stdout with one Write,
+// which keeps its boundaries, until a read or a write fails.
+func (d *dgramSession) receiveDatagrams(wg *sync.WaitGroup, res chan<- error) {
+	defer wg.Done()
+	b := make([]byte, d.bufSize)
+	for {
+		n, from, trunc, err := readDatagram(d.c, b)
+		if err != nil {
+			res <- err
+			return
+		}
+		d.lastRecv.Store(time.Now().UnixNano())
+		if trunc {
+			warnf(d.stdio, "datagram from %s truncated to the %d-byte buffer (-B)", fromName(d.c, from), d.bufSize)
+		}
+		if d.peers != nil && from != nil && !d.admit(from) {
+			continue
+		}
+		if _, werr := d.v.Out.Write(b[:n]); werr != nil {
+			res <- werr
+			return
+		}
+		d.received.Add(int64(n))
+		select {
+		case <-d.inputEOF:
+			if d.quit >= 0 {
+				d.c.SetReadDeadline(time.Now().Add(d.quit))
+			}
+		default:
+		}
 	}
-	return st, describe("udp", addrString(c.LocalAddr()), err)
+}
+
+// admit notes a listener's sender and says whether its datagram is printed.
+func (d *dgramSession) admit(from net.Addr) bool {
+	switch d.peers.note(from) {
+	case senderNew:
+		logf(d.cfg, d.stdio, "datagram from new sender %s", addrString(from))
+	case senderRefused:
+		logf(d.cfg, d.stdio, "refused datagrams from %s", addrString(from))
+		return false
+	case senderRefusedAgain:
+		return false
+	}
+	return true
 }
 
 var errQuit = errors.New("quit")
@@ -251,74 +285,85 @@ func peerIs4(c net.Conn) bool {
 	return true
 }
 
-// sendDatagrams reads in and sends each read (or each line, with a terminal
-// or --lines) as one datagram.
-func sendDatagrams(ctx context.Context, cfg *Config, c net.Conn, in io.Reader, bufSize int, peers *peerTracker, done chan<- error, sent func(int)) {
-	if cfg.Stream.RecvOnly {
-		return // never reads stdin; the receive side decides the end
+// inputChunk is one read of stdin (one datagram), or the error that ended
+// the input (io.EOF at its end).
+type inputChunk struct {
+	b   []byte
+	err error
+}
+
+// readInput reads stdin into chunks, one datagram each (a line with
+// lines), and ends with the error that stopped it. It is not joined: a read
+// blocked on a terminal or an idle pipe cannot be interrupted (as in
+// ioutil.Pump); it ends at its next read once quit is closed, or with the
+// process.
+func readInput(in io.Reader, lines bool, bufSize int, out chan<- inputChunk, quit <-chan struct{}) {
+	emit := func(ch inputChunk) bool {
+		select {
+		case out <- ch:
+			return true
+		case <-quit:
+			return false
+		}
 	}
-	send := func(p []byte) error {
-		if peers == nil {
-			_, err := c.Write(p)
-			return err
-		}
-		dsts, err := peers.targets(ctx)
-		if err != nil {
-			return err
-		}
-		for _, dst := range dsts {
-			_, err = c.(interface {
-				WriteTo([]byte, net.Addr) (int, error)
-			}).WriteTo(p, dst)
-			if err != nil && len(dsts) == 1 {
-				return err
-			} // with -k, a sender that went away does not stop the others
-		}
-		return nil
-	}
-	lines := (cfg.StdinTTY || cfg.Stream.Lines) && !framedByViews(in) // views cut lines before encoding
-	var err error
 	if lines {
 		br := bufio.NewReaderSize(in, bufSize)
 		for {
-			line, rerr := br.ReadSlice('\n')
-			if errors.Is(rerr, bufio.ErrBufferFull) {
-				rerr = fmt.Errorf("a line longer than the %d-byte buffer (-B) cannot be one datagram", bufSize)
+			line, err := br.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				err = fmt.Errorf("a line longer than the %d-byte buffer (-B) cannot be one datagram", bufSize)
 			}
-			if len(line) > 0 && (rerr == nil || rerr == io.EOF) {
-				if err = send(line); err != nil {
-					break
-				}
-				sent(len(line))
+			if len(line) > 0 && (err == nil || err == io.EOF) && !emit(inputChunk{b: append([]byte(nil), line...)}) {
+				return
 			}
-			if rerr != nil {
-				if rerr != io.EOF {
-					err = rerr
-				}
-				break
-			}
-		}
-	} else {
-		b := make([]byte, bufSize)
-		for {
-			n, rerr := in.Read(b)
-			if n > 0 {
-				if err = send(b[:n]); err != nil {
-					break
-				}
-				sent(n)
-			}
-			if rerr != nil {
-				if rerr != io.EOF {
-					err = rerr
-				}
-				break
+			if err != nil {
+				emit(inputChunk{err: err})
+				return
 			}
 		}
 	}
-	if err != nil && ctx.Err() == nil {
+	b := make([]byte, bufSize)
+	for {
+		n, err := in.Read(b)
+		if n > 0 && !emit(inputChunk{b: append([]byte(nil), b[:n]...)}) {
+			return
+		}
+		if err != nil {
+			emit(inputChunk{err: err})
+			return
+		}
+	}
+}
+
+// sendDatagrams sends each chunk of stdin as one datagram, to the peer or
+// (a listener) to the latest sender, or every sender with -k, until stdin
+// ends, a send fails or ctx ends; done receives the error (nil at EOF).
+func (d *dgramSession) sendDatagrams(ctx context.Context, wg *sync.WaitGroup, chunks <-chan inputChunk, done chan<- error) {
+	defer wg.Done()
+	var err error
+	for err == nil {
+		select {
+		case ch := <-chunks:
+			if ch.err != nil {
+				if ch.err != io.EOF {
+					err = ch.err
+				}
+				if err == nil {
+					done <- nil
+					return
+				}
+				break
+			}
+			if err = d.send(ctx, ch.b); err == nil {
+				d.sent.Add(int64(len(ch.b)))
+			}
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if ctx.Err() == nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			err = describe("connect", peerName(c), err)
+			err = describe("connect", peerName(d.c), err)
 		} else if le := localFileError(err); le != nil {
 			err = le // stdin, not the socket
 		} else {
@@ -328,10 +373,31 @@ func sendDatagrams(ctx context.Context, cfg *Config, c net.Conn, in io.Reader, b
 	done <- err
 }
 
-// ListenUDP prints datagrams from every sender and sends stdin to the most
+// send sends one datagram.
+func (d *dgramSession) send(ctx context.Context, p []byte) error {
+	if d.peers == nil {
+		_, err := d.c.Write(p)
+		return err
+	}
+	dsts, err := d.peers.targets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, dst := range dsts {
+		_, err = d.c.(interface {
+			WriteTo([]byte, net.Addr) (int, error)
+		}).WriteTo(p, dst)
+		if err != nil && len(dsts) == 1 {
+			return err
+		} // with -k, a sender that went away does not stop the others
+	}
+	return nil
+}
+
+// listenUDP prints datagrams from every sender and sends stdin to the most
 // recent one (SPEC §4). It runs until interrupted, the idle timeout, or -q
 // after stdin EOF.
-func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
+func listenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	c, err := listenPacket(ctx, cfg)
 	if err != nil {
 		return err
@@ -340,16 +406,20 @@ func ListenUDP(ctx context.Context, cfg *Config, stdio Stdio) error {
 	if err := joinGroups(cfg, stdio, c); err != nil { // before announcing: senders may start then
 		return err
 	}
-	if err := announce(cfg, stdio, c.LocalAddr()); err != nil {
-		return err
-	}
-	defer mapPort(ctx, cfg, stdio, c.LocalAddr())() // --map-port: deleted on every way out
 	f, err := newFilter(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer mapPort(ctx, cfg, stdio, c.LocalAddr())() // --map-port: deleted on every way out
+	if uc, ok := c.(*net.UDPConn); ok && childOrForward(cfg) {
+		return serveSenders(ctx, cfg, stdio, uc, f)
+	}
 	v, err := openViews(ctx, cfg, stdio)
 	if err != nil {
+		return err
+	}
+	if err := announce(cfg, stdio, c.LocalAddr()); err != nil {
+		v.Close()
 		return err
 	}
 	start := time.Now()
@@ -400,6 +470,10 @@ func newPeerTracker() *peerTracker {
 	return &peerTracker{seen: map[string]bool{}, ready: make(chan struct{})}
 }
 
+// maxSendersSeen bounds the senders a datagram listener remembers (SPEC §4):
+// a flood from spoofed sources cannot grow its memory without limit.
+const maxSendersSeen = 4096
+
 // What note found out about a sender.
 const (
 	senderKnown        = iota // heard from before
@@ -417,6 +491,9 @@ func (p *peerTracker) note(a net.Addr) int {
 	k := a.String()
 	allowed, known := p.seen[k]
 	if !known {
+		if len(p.seen) >= maxSendersSeen {
+			clear(p.seen) // bounded: a forgotten sender is merely logged again
+		}
 		allowed = p.filter.allowed(a)
 		p.seen[k] = allowed
 	}

@@ -72,11 +72,34 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 	if err != nil {
 		return nil, err // checkViews already refused it
 	}
+	in, stdinCount, total, framed := stdinSide(ctx, cfg, stdio, kind)
+	out, files, err := stdoutSide(cfg, stdio)
+	if err != nil {
+		return nil, err
+	}
+	in, out = v.encode(cfg, stdio, kind, cs, in, out)
+	in, out, files, meter, err := v.observe(cfg, stdio, in, out, files, stdinCount, total)
+	if err != nil {
+		closeAll(files)
+		return nil, err
+	}
+	v.closers = append(v.closers, files...)
+	if meter != nil {
+		v.closers = append(v.closers, func() error { meter.Stop(); return nil })
+	}
+	if framed {
+		in = lineFramed{in}
+	}
+	v.In, v.Out = in, out
+	return v, nil
+}
 
-	// stdin side, text level.
-	in := stdio.In
-	var stdinCount *ioutil.Counter
-	total := int64(-1)
+// stdinSide is the text level of stdin: the -P input counter, --delay and
+// the line framing of datagrams, -C.
+func stdinSide(ctx context.Context, cfg *Config, stdio Stdio, kind viewKind) (in io.Reader, stdinCount *ioutil.Counter, total int64, framed bool) {
+	opt := cfg.Views
+	in = stdio.In
+	total = -1
 	if opt.Progress && cfg.StderrTTY && !cfg.Stream.RecvOnly {
 		if f, ok := stdio.In.(*os.File); ok {
 			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
@@ -86,7 +109,7 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 			}
 		}
 	}
-	framed := cfg.Stream.Delay > 0
+	framed = cfg.Stream.Delay > 0
 	if cfg.Stream.Delay > 0 {
 		in = ioutil.NewLineDelayReader(ctx, in, cfg.Stream.Delay, cfg.Net.Buffer())
 	} else if cfg.UDP && (kind == viewHex || kind == viewBase64 || kind == viewCharset && (cfg.StdinTTY || cfg.Stream.Lines)) {
@@ -98,19 +121,29 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 		in = ioutil.NewCRLFReader(in)
 	}
 
-	// stdout side, text level.
+	return in, stdinCount, total, framed
+}
+
+// stdoutSide is the text level of stdout: the -o copy.
+func stdoutSide(cfg *Config, stdio Stdio) (io.Writer, []func() error, error) {
+	opt := cfg.Views
 	out := stdio.Out
 	var files []func() error
 	if opt.Output != "" {
 		f, err := openShared(cfg, opt.Output, opt.AppendOutput)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = ioutil.TeeWriter(out, f)
 		files = append(files, closeNamed("-o", opt.Output, f))
 	}
 
-	// The encodings.
+	return out, files, nil
+}
+
+// encode puts the --encoding encoder on in and its decoder on out.
+func (v *views) encode(cfg *Config, stdio Stdio, kind viewKind, cs *ioutil.Charset, in io.Reader, out io.Writer) (io.Reader, io.Writer) {
+	opt := cfg.Views
 	switch kind {
 	case viewCharset:
 		in = ioutil.NewEncodeReader(in, cs, opt.EncodingErrors == "replace")
@@ -131,15 +164,19 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 		v.closers = append(v.closers, tw.Close)
 	}
 
-	// Wire-level observers.
+	return in, out
+}
+
+// observe puts the wire-level observers (-x, --sha256, -P) on in and out.
+func (v *views) observe(cfg *Config, stdio Stdio, in io.Reader, out io.Writer, files []func() error, stdinCount *ioutil.Counter, total int64) (io.Reader, io.Writer, []func() error, *ioutil.Meter, error) {
+	opt := cfg.Views
 	var sentObs, recvObs []ioutil.Observer
 	if opt.Hexdump != "" {
 		var w io.Writer = stdio.Err
 		if opt.Hexdump != "-" {
 			f, err := openShared(cfg, opt.Hexdump, false)
 			if err != nil {
-				closeAll(files)
-				return nil, err
+				return nil, nil, files, nil, err
 			}
 			w = f
 			files = append(files, closeNamed("-x", opt.Hexdump, f))
@@ -175,15 +212,7 @@ func openViews(ctx context.Context, cfg *Config, stdio Stdio) (*views, error) {
 	if fn := ioutil.Observers(recvObs...); fn != nil {
 		out = ioutil.ObserveWriter(out, fn)
 	}
-	v.closers = append(v.closers, files...)
-	if meter != nil {
-		v.closers = append(v.closers, func() error { meter.Stop(); return nil })
-	}
-	if framed {
-		in = lineFramed{in}
-	}
-	v.In, v.Out = in, out
-	return v, nil
+	return in, out, files, meter, nil
 }
 
 // lineFramed marks a views reader that returns at most one input line per

@@ -1,0 +1,7 @@
+//go:build unix
+
+package modes
+
+import "syscall"
+
+func syscallKill0(pid int) error { return syscall.Kill(pid, 0) }
