@@ -12,10 +12,6 @@ import (
 	"time"
 )
 
-// aLongTimeAgo, used as a deadline, unblocks pending I/O at once (as package
-// net does internally).
-var aLongTimeAgo = time.Unix(1, 0)
-
 // uploadGrace is how long Pump waits, after the receive side failed, for the
 // send side to report its own failure on the same broken socket.
 const uploadGrace = 250 * time.Millisecond
@@ -155,7 +151,7 @@ func Pump(ctx context.Context, conn net.Conn, local io.Reader, out io.Writer, op
 		local = p.idle.reader(local)
 		out = p.idle.writer(out)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(ALongTimeAgo) })
 	defer stop()
 
 	if opt.RecvOnly {
@@ -303,7 +299,7 @@ func (p *pump) finish(ctx context.Context, err error) (Stats, error) {
 	if ctx.Err() != nil && p.upRunning && !p.opt.StopOnPeerEOF {
 		resetOnClose(p.conn) // before the deadline can fail the upload into a FIN
 	}
-	p.conn.SetDeadline(aLongTimeAgo)
+	p.conn.SetDeadline(ALongTimeAgo)
 	if p.upRunning {
 		p.st.Sent = p.finalSent()
 	}

@@ -167,7 +167,7 @@ type bclient struct {
 func (c *bclient) kill() {
 	c.once.Do(func() {
 		close(c.gone)
-		c.conn.SetDeadline(aLongTimeAgo)
+		c.conn.SetDeadline(ioutil.ALongTimeAgo)
 	})
 }
 

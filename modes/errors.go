@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/sockcat/sockcat/ioutil"
 )
@@ -124,6 +123,3 @@ type labelled struct {
 
 func (l *labelled) Error() string { return l.msg }
 func (l *labelled) Unwrap() error { return l.err }
-
-// aLongTimeAgo, used as a deadline, unblocks pending I/O at once.
-var aLongTimeAgo = time.Unix(1, 0)

@@ -141,9 +141,9 @@ func execConn(ctx context.Context, cfg *Config, conn net.Conn, stdio Stdio) (iou
 // interrupt ends an interrupted session: I/O stops, the child's group gets
 // SIGTERM, and SIGKILL after execKillGrace unless it exited.
 func (ch *child) interrupt(conn net.Conn, exited <-chan struct{}) {
-	conn.SetDeadline(aLongTimeAgo)
-	ch.in.SetDeadline(aLongTimeAgo)
-	ch.out.SetDeadline(aLongTimeAgo)
+	conn.SetDeadline(ioutil.ALongTimeAgo)
+	ch.in.SetDeadline(ioutil.ALongTimeAgo)
+	ch.out.SetDeadline(ioutil.ALongTimeAgo)
 	signalGroup(ch.cmd.Process.Pid, sigTERM)
 	t := time.NewTimer(execKillGrace)
 	defer t.Stop()
@@ -162,7 +162,7 @@ func linger(wg *sync.WaitGroup, conn net.Conn, done <-chan struct{}) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		conn.SetReadDeadline(aLongTimeAgo)
+		conn.SetReadDeadline(ioutil.ALongTimeAgo)
 	case <-done:
 	}
 }

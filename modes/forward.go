@@ -232,8 +232,8 @@ func (t *tap) observer(toTarget bool) ioutil.Observer {
 // relay copies client ↔ target until both directions are done.
 func relay(ctx context.Context, cfg *Config, client, target net.Conn, t *tap) (ioutil.Stats, error) {
 	stop := context.AfterFunc(ctx, func() {
-		client.SetDeadline(aLongTimeAgo)
-		target.SetDeadline(aLongTimeAgo)
+		client.SetDeadline(ioutil.ALongTimeAgo)
+		target.SetDeadline(ioutil.ALongTimeAgo)
 	})
 	defer stop()
 	datagrams := isPacket(target)
@@ -252,8 +252,8 @@ func relay(ctx context.Context, cfg *Config, client, target net.Conn, t *tap) (i
 		}
 		if r.err != nil || datagrams {
 			// A reset (or, for datagrams, either side's end) ends both.
-			client.SetDeadline(aLongTimeAgo)
-			target.SetDeadline(aLongTimeAgo)
+			client.SetDeadline(ioutil.ALongTimeAgo)
+			target.SetDeadline(ioutil.ALongTimeAgo)
 			if first == nil && r.err != nil {
 				first = r.err
 			}

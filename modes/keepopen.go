@@ -192,7 +192,7 @@ type kclient struct {
 func (c *kclient) kill() {
 	c.once.Do(func() {
 		close(c.gone)
-		c.conn.SetDeadline(aLongTimeAgo)
+		c.conn.SetDeadline(ioutil.ALongTimeAgo)
 	})
 }
 

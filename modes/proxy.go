@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockcat/sockcat/ioutil"
 	"golang.org/x/net/proxy"
 )
 
@@ -226,7 +227,7 @@ func httpConnect(ctx context.Context, conn net.Conn, p proxySpec, target string)
 	if d, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(d)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(ioutil.ALongTimeAgo) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sockcat\r\n", target, target)
 	if p.Auth {

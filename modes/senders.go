@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/sockcat/sockcat/ioutil"
 )
 
 // A UDP listener with -e/-c or --forward serves each sender (address and
@@ -75,7 +77,7 @@ func (l *packetListener) Close() error {
 // caller's.
 func (l *packetListener) stop() {
 	l.Close()
-	l.pc.SetReadDeadline(aLongTimeAgo)
+	l.pc.SetReadDeadline(ioutil.ALongTimeAgo)
 	l.wg.Wait()
 }
 

@@ -175,7 +175,7 @@ func (e *core) serveClient(ctx context.Context, c net.Conn) {
 	}
 	name := peerName(c)
 	logf(e.cfg, e.stdio, "connection from %s (%d connected)", name, n)
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(ioutil.ALongTimeAgo) })
 	st, err := e.session(ctx, c)
 	stop()
 	c.Close()

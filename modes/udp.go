@@ -92,7 +92,7 @@ func datagramSession(ctx context.Context, cfg *Config, c net.Conn, v *views, std
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(ioutil.ALongTimeAgo) })
 	defer stop()
 
 	sendDone, recvErr := make(chan error, 1), make(chan error, 1)
@@ -109,7 +109,7 @@ func datagramSession(ctx context.Context, cfg *Config, c net.Conn, v *views, std
 	go d.receiveDatagrams(&wg, recvErr)
 	err := d.wait(ctx, sendDone, recvErr)
 	cancel()
-	c.SetDeadline(aLongTimeAgo)
+	c.SetDeadline(ioutil.ALongTimeAgo)
 	wg.Wait()
 	st := ioutil.Stats{Sent: d.sent.Load(), Received: d.received.Load(), SendDone: d.sendDone.Load()}
 	return st, d.result(ctx, err)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockcat/sockcat/ioutil"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -288,7 +289,7 @@ func (d directResolver) query(ctx context.Context, host string, t dnsmessage.Typ
 		return nil, err
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(ioutil.ALongTimeAgo) })
 	defer stop()
 	buf := make([]byte, 65535)
 	for attempt := 0; ; attempt++ {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sockcat/sockcat/ioutil"
 )
 
 // The portable engine is a bounded pool of non-blocking dials through
@@ -222,7 +224,7 @@ func (p *pool) probeUDP(ctx context.Context, t probe) (result, error) {
 		return p.udpOutcome(ctx, t, err, time.Since(start))
 	}
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(ioutil.ALongTimeAgo) })
 	defer stop()
 	buf := make([]byte, 1)
 	for _, until := range []time.Duration{p.s.timeout / 2, p.s.timeout} {

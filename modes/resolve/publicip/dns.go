@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockcat/sockcat/ioutil"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -212,7 +213,7 @@ func askWhoami(ctx context.Context, w Whoami, order int, retry time.Duration, lo
 		return src
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(ioutil.ALongTimeAgo) })
 	defer stop()
 	start := time.Now()
 	buf := make([]byte, 1500)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v3"
+	"github.com/sockcat/sockcat/ioutil"
 )
 
 // stunRetransmits is how many times a Binding request is sent in all, at
@@ -128,7 +129,7 @@ func probeSTUN(ctx context.Context, servers []string, rto time.Duration, lookup 
 	for _, s := range live {
 		s.src.LocalPort = localPort
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(ioutil.ALongTimeAgo) })
 	defer stop()
 
 	packets := make(chan stunPacket, 8)
