@@ -129,40 +129,58 @@ func count(args []string) error {
 	if *size < 8 {
 		usage()
 	}
-	r := bufio.NewReaderSize(os.Stdin, 1<<20)
+	t, err := tally(os.Stdin, *size, *n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("records=%d bad=%d skipped=%d distinct=%d\n", t.records, t.bad, t.skipped, t.distinct)
+	return nil
+}
+
+// counts is what [tally] found in a listener's output.
+type counts struct {
+	records  int // whole datagrams of the flood
+	bad      int // places holding something else
+	skipped  int // bytes those places span
+	distinct int // distinct sequence numbers among the records
+}
+
+// tally reads r as datagrams of size bytes numbered below n; where the
+// bytes are not one, it skips a byte at a time until they are again, so
+// one cut or merged datagram does not hide the ones after it.
+func tally(r io.Reader, size int, n uint64) (counts, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
 	seen := map[uint64]bool{}
-	records, bad, skipped := 0, 0, 0
+	var c counts
 	inBad := false
 	for {
-		b, err := r.Peek(*size)
-		if len(b) < *size {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				skipped += len(b)
-				if len(b) > 0 && !inBad {
-					bad++
-				}
-				break
+		b, err := br.Peek(size)
+		if len(b) < size {
+			if err != io.EOF && err != io.ErrUnexpectedEOF {
+				return c, err
 			}
-			return err
+			c.skipped += len(b)
+			if len(b) > 0 && !inBad {
+				c.bad++
+			}
+			break
 		}
-		if seq, ok := valid(b, *n); ok {
+		if seq, ok := valid(b, n); ok {
 			seen[seq] = true
-			records++
+			c.records++
 			inBad = false
-			_, _ = r.Discard(*size)
+			_, _ = br.Discard(size)
 			continue
 		}
-		// Not a datagram of the flood here: skip a byte and look again, so
-		// one cut or merged datagram does not hide the ones after it.
 		if !inBad {
-			bad++
+			c.bad++
 			inBad = true
 		}
-		skipped++
-		_, _ = r.Discard(1)
+		c.skipped++
+		_, _ = br.Discard(1)
 	}
-	fmt.Printf("records=%d bad=%d skipped=%d distinct=%d\n", records, bad, skipped, len(seen))
-	return nil
+	c.distinct = len(seen)
+	return c, nil
 }
 
 func freeport() error {
