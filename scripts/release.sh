@@ -27,7 +27,7 @@ for target in "${targets[@]}"; do
   name=sockcat-$version-$goos-$goarch
   [ "$goos" = windows ] && name=$name.exe
   echo "release.sh: $name"
-  GOOS=$goos GOARCH=$goarch CGO_ENABLED=0 go build -trimpath \
+  GOOS=$goos GOARCH=$goarch CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs \
     -ldflags "-s -w -buildid= -X main.version=$version" -o "$out/$name" .
   names+=("$name")
 done
