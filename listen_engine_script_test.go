@@ -29,6 +29,7 @@ func init() {
 	scriptCmds["udpflood"] = cmdUDPFlood
 	scriptCmds["rssbelow"] = cmdRSSBelow
 	scriptCmds["udpask"] = cmdUDPAsk
+	scriptConds["race"] = func() (bool, error) { return raceEnabled, nil }
 }
 
 // idleServed is a process started by idleserve.
