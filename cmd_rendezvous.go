@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -77,7 +75,7 @@ func runRendezvous(ctx context.Context, addr, addrFile string, verbose bool, std
 		cfg.Logf("rendezvous: listening on %s", boundAddr(ln.Addr()))
 	}
 	if addrFile != "" {
-		if err := writeAddrFile(addrFile, boundAddr(ln.Addr())+"\n"); err != nil {
+		if err := modes.WriteFileAtomic(addrFile, boundAddr(ln.Addr())+"\n"); err != nil {
 			ln.Close()
 			return err
 		}
@@ -94,24 +92,4 @@ func boundAddr(a net.Addr) string {
 		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
 	}
 	return a.String()
-}
-
-// writeAddrFile writes data beside name and renames it into place, so a
-// reader polling for name never sees a partial address.
-func writeAddrFile(name, data string) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".addr-*")
-	if err != nil {
-		return fmt.Errorf("addr file: %w", err)
-	}
-	_, werr := f.WriteString(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("addr file: %w", err)
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("addr file: %w", err)
-	}
-	return nil
 }

@@ -164,12 +164,13 @@ func announce(cfg *Config, stdio Stdio, a net.Addr) error {
 	if cfg.AddrFile == "" {
 		return nil
 	}
-	return writeFileAtomic(cfg.AddrFile, s+"\n")
+	return WriteFileAtomic(cfg.AddrFile, s+"\n")
 }
 
-// writeFileAtomic writes data to a temporary file beside name and renames
-// it, so a reader polling for name never sees a partial address.
-func writeFileAtomic(name, data string) error {
+// WriteFileAtomic writes data to a temporary file beside name and renames
+// it, so a reader polling for name never sees a partial address (--addr-file,
+// --map-file, --code-file, and the rendezvous command's --addr-file).
+func WriteFileAtomic(name, data string) error {
 	f, err := os.CreateTemp(filepath.Dir(name), ".addr-*")
 	if err != nil {
 		return fmt.Errorf("addr file: %w", err)

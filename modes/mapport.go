@@ -112,7 +112,7 @@ func (w *mapWorker) run(ctx context.Context) {
 	}
 	fmt.Fprintf(w.stdio.Err, "sockcat: reachable from the internet at %s (%s, lease %s)\n", m.External(), m.Method, lease)
 	if mo.File != "" {
-		if err := writeFileAtomic(mo.File, m.External().String()+"\n"); err != nil {
+		if err := WriteFileAtomic(mo.File, m.External().String()+"\n"); err != nil {
 			warnf(w.stdio, "--map-file: %v", err)
 		}
 	}

@@ -88,7 +88,7 @@ func p2pMeet(ctx context.Context, cfg *Config, stdio Stdio) (*rendezvous.Conn, p
 	}
 	code, err := p2p.NewCode(mb.Nameplate())
 	if err == nil && o.CodeFile != "" {
-		err = writeFileAtomic(o.CodeFile, code.String()+"\n") // the helper of --addr-file
+		err = WriteFileAtomic(o.CodeFile, code.String()+"\n") // the helper of --addr-file
 	}
 	if err != nil {
 		mb.Close()
