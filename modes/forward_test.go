@@ -118,12 +118,15 @@ func serveTarget(ln net.Listener, down []byte, got chan<- [32]byte) {
 		}
 		go func() {
 			defer c.Close()
-			go func() {
+			wrote := make(chan struct{})
+			go func() { // the target's own data, then its FIN
+				defer close(wrote)
 				c.Write(down)
 				c.(*net.TCPConn).CloseWrite()
 			}()
 			h := sha256.New()
 			io.Copy(h, c)
+			<-wrote // the client's EOF may come first: close only once all is sent
 			var sum [32]byte
 			copy(sum[:], h.Sum(nil))
 			got <- sum
